@@ -1,0 +1,153 @@
+// The kernel interface the models call. Every array is row-major float32. Arrays passed to a
+// backend should come from its own `alloc`, so a WebAssembly backend can work on them in place
+// (an array from elsewhere still works, at the cost of a copy).
+//
+// Shapes use these names: rows = batch * seq tokens, hidden = heads * headDim.
+
+export type BackendName = "reference" | "wasm" | "native";
+
+export type Activation = "gelu" | "relu" | "silu" | "gelu_new";
+
+export interface MatmulOptions {
+  /** A is stored [k, m] and used transposed. */
+  transA?: boolean;
+  /** B is stored [n, k] and used transposed (a PyTorch Linear weight [out, in]). */
+  transB?: boolean;
+  /** Add the product into C instead of overwriting it (gradient accumulation). */
+  accumulate?: boolean;
+  /** bias[n] added to every row of C. */
+  bias?: Float32Array;
+}
+
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+/**
+ * The attention mask value Hugging Face writes into masked scores before the softmax:
+ * the float32 minimum.
+ */
+export const MASKED_SCORE = -3.4028234663852886e38;
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly threads: number;
+
+  /** A zero-filled array the backend can compute on without copying. */
+  alloc(length: number): Float32Array;
+
+  /** C[m, n] (+)= op(A) op(B) (+ bias): op(A) is [m, k], op(B) is [k, n]. */
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    options?: MatmulOptions,
+  ): void;
+
+  /**
+   * Self-attention over heads. q, k, v, out: [batch, seq, heads * headDim]; keyMask: [batch, seq]
+   * (1 attend, 0 masked: the score becomes MASKED_SCORE); probs: [batch, heads, seq, seq], the
+   * softmax of q k^T / sqrt(headDim), written for the caller. dropoutMask, when given, has probs'
+   * shape and holds 0 or 1/(1-p); it multiplies probs before they weight v (probs stay undropped).
+   */
+  attentionForward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Float32Array,
+    probs: Float32Array,
+    out: Float32Array,
+    batch: number,
+    seq: number,
+    heads: number,
+    headDim: number,
+    dropoutMask?: Float32Array,
+  ): void;
+
+  /** Gradients of attentionForward; dq, dk, dv are overwritten. */
+  attentionBackward(
+    dOut: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    probs: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    seq: number,
+    heads: number,
+    headDim: number,
+    dropoutMask?: Float32Array,
+  ): void;
+
+  /** out[rows, dim] = LayerNorm(x) * gamma + beta; saves mean[rows] and rstd[rows]. */
+  layerNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+
+  /** dx is overwritten; dGamma and dBeta are accumulated into. */
+  layerNormBackward(
+    dOut: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+    rows: number,
+    dim: number,
+  ): void;
+
+  /** out[i] = f(x[i]) for the first n elements; out may be x. */
+  activationForward(kind: Activation, x: Float32Array, out: Float32Array, n: number): void;
+
+  /** dx[i] = f'(x[i]) * dOut[i], x being the activation's input; dx may be dOut. */
+  activationBackward(
+    kind: Activation,
+    x: Float32Array,
+    dOut: Float32Array,
+    dx: Float32Array,
+    n: number,
+  ): void;
+
+  /** out[cols] (+)= column sums of x[rows, cols] (a bias gradient). */
+  sumRows(
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void;
+
+  /** Sum of squares of the first n elements (for the global gradient norm), in float64. */
+  sumOfSquares(x: Float32Array, n: number): number;
+
+  /** One decoupled-weight-decay Adam step as torch.optim.AdamW, in place on param, m and v. */
+  adamw(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    step: AdamWStep,
+  ): void;
+}

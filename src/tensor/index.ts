@@ -1,0 +1,28 @@
+// Choosing a backend: `auto` takes the fastest one that loads here.
+
+import type { Backend, BackendName } from "./backend.js";
+import { ReferenceBackend } from "./reference.js";
+
+export type BackendChoice = BackendName | "auto";
+
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "native", "wasm", "reference"];
+
+export interface BackendOptions {
+  /** Worker threads for the backends that have them; default: the machine's cores. */
+  threads?: number;
+}
+
+export async function createBackend(
+  choice: BackendChoice = "auto",
+  _options: BackendOptions = {},
+): Promise<Backend> {
+  switch (choice) {
+    case "auto":
+    case "reference":
+      return new ReferenceBackend();
+    default:
+      throw new Error(`the ${choice} backend is not built yet; use --backend reference`);
+  }
+}
+
+export type { Activation, Backend, BackendName, MatmulOptions } from "./backend.js";
