@@ -1,0 +1,100 @@
+// What every model (DistilBERT and BERT, every head) offers the rest of the project: the trainer,
+// the distiller, the pipelines and the CLI work through these types only.
+
+import type { Backend } from "../tensor/backend.js";
+
+/** A weight under its Hugging Face key, with its gradient once training is set up. */
+export interface Parameter {
+  /** The checkpoint key, e.g. `distilbert.transformer.layer.0.attention.q_lin.weight`. */
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  /** Allocated by `enableGradients`; accumulated into by `backward`. */
+  grad: Float32Array | null;
+}
+
+export type HeadKind =
+  | "base"
+  | "masked-lm"
+  | "sequence-classification"
+  | "token-classification"
+  | "question-answering"
+  | "multiple-choice";
+
+/** One batch. Token arrays are [batch, seq], or [batch, choices, seq] for multiple choice. */
+export interface ModelInputs {
+  inputIds: Int32Array;
+  /** 1 attend, 0 padding; all ones when absent. */
+  attentionMask?: Float32Array;
+  /** BERT only; zeros when absent. */
+  tokenTypeIds?: Int32Array;
+  batch: number;
+  seq: number;
+  /** Multiple choice only. */
+  choices?: number;
+}
+
+/** Labels as Hugging Face takes them; the head decides which apply. */
+export interface ModelLabels {
+  /** Class ids, token labels (-100 ignored), MLM labels (-100 ignored) or choice ids. */
+  labels?: Int32Array;
+  /** Regression targets or multi-label 0/1 targets, [batch, numLabels] or [batch]. */
+  floatLabels?: Float32Array;
+  startPositions?: Int32Array;
+  endPositions?: Int32Array;
+}
+
+export interface ForwardOptions {
+  outputHiddenStates?: boolean;
+  outputAttentions?: boolean;
+  /** Training mode: dropout on (seeded by `dropoutSeed`) and activations kept for `backward`. */
+  train?: boolean;
+  dropoutSeed?: number;
+}
+
+/**
+ * What forward returns. The arrays are views of the model's reusable buffers: they stay valid
+ * until the next forward call; copy what must outlive it.
+ */
+export interface ModelOutputs {
+  /** [batch (x choices), seq, hidden]. */
+  lastHiddenState: Float32Array;
+  /** [batch, seq, vocab] (MLM), [batch, labels], [batch, seq, labels] or [batch, choices]. */
+  logits?: Float32Array;
+  startLogits?: Float32Array;
+  endLogits?: Float32Array;
+  /** BERT's pooler: [batch, hidden]. */
+  poolerOutput?: Float32Array;
+  /** Embeddings output then each layer's output, each [batch (x choices), seq, hidden]. */
+  hiddenStates?: Float32Array[];
+  /** Each layer's attention probabilities, [batch (x choices), heads, seq, seq]. */
+  attentions?: Float32Array[];
+  /** Present when labels were given: Hugging Face's loss for the head. */
+  loss?: number;
+}
+
+/** Gradients flowing into the model's outputs; `backward` accumulates into every param.grad. */
+export interface OutputGradients {
+  dLogits?: Float32Array;
+  dStartLogits?: Float32Array;
+  dEndLogits?: Float32Array;
+  /** For losses on the hidden states (distillation's cosine loss). */
+  dLastHiddenState?: Float32Array;
+}
+
+export interface Model {
+  readonly architecture: string;
+  readonly head: HeadKind;
+  readonly backend: Backend;
+  /** Every parameter in checkpoint order, tied ones once (under the checkpoint's key). */
+  readonly parameters: Parameter[];
+  forward(inputs: ModelInputs, labels?: ModelLabels, options?: ForwardOptions): ModelOutputs;
+  /** Allocates param.grad for every parameter (zeroed). */
+  enableGradients(): void;
+  zeroGradients(): void;
+  /**
+   * Back-propagates from the last forward (which must have had `train: true`). With no argument,
+   * from the loss computed from the labels given to that forward.
+   */
+  backward(gradients?: OutputGradients): void;
+}
