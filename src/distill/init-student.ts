@@ -1,0 +1,232 @@
+// DistilBERT's student initialisation: a student with fewer layers built from a teacher's weights.
+// The embeddings and the task head are copied, and the student's layer i takes the weights of a
+// chosen teacher layer, so the student starts close to the teacher instead of from noise.
+
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { type ModelConfig, parseConfig, saveConfig } from "../io/config.js";
+import { type Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
+
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** The student as weights under DistilBERT's Hugging Face keys, with its config. */
+export interface StudentWeights {
+  config: ModelConfig;
+  weights: Map<string, Tensor>;
+  /** The teacher layer each student layer was copied from. */
+  teacherLayers: number[];
+}
+
+export interface StudentOptions {
+  /** Number of student layers. */
+  layers: number;
+  /** Which teacher layers to copy; default evenly spaced, first and last kept. */
+  teacherLayers?: number[];
+  /** Add the teacher's type-0 token-type embedding into every position embedding (BERT only). */
+  foldTokenType?: boolean;
+}
+
+type Head = "masked-lm" | "sequence-classification";
+
+/** Evenly spaced teacher layers keeping the first and the last: 12 -> 6 gives [0, 2, 4, 7, 9, 11]. */
+export function defaultTeacherLayers(teacherLayers: number, studentLayers: number): number[] {
+  if (studentLayers === 1) return [teacherLayers - 1];
+  return Array.from({ length: studentLayers }, (_, i) =>
+    Math.round((i * (teacherLayers - 1)) / (studentLayers - 1)),
+  );
+}
+
+// BERT's layer keys (after `encoder.layer.N.`) and DistilBERT's (after `transformer.layer.N.`).
+const BERT_LAYER_KEYS: [string, string][] = [
+  ["attention.self.query", "attention.q_lin"],
+  ["attention.self.key", "attention.k_lin"],
+  ["attention.self.value", "attention.v_lin"],
+  ["attention.output.dense", "attention.out_lin"],
+  ["attention.output.LayerNorm", "sa_layer_norm"],
+  ["intermediate.dense", "ffn.lin1"],
+  ["output.dense", "ffn.lin2"],
+  ["output.LayerNorm", "output_layer_norm"],
+];
+const DISTILBERT_LAYER_KEYS = BERT_LAYER_KEYS.map(([, key]) => key);
+
+function teacherHead(config: ModelConfig, source: string): Head {
+  const architecture = config.architectures[0] ?? "";
+  if (architecture.endsWith("ForMaskedLM")) return "masked-lm";
+  if (architecture.endsWith("ForSequenceClassification")) return "sequence-classification";
+  throw new UserError(
+    `${source}: the teacher is ${architecture || "a model without 'architectures'"}; distillation needs a BertForMaskedLM / DistilBertForMaskedLM or a ...ForSequenceClassification teacher`,
+  );
+}
+
+function studentConfig(teacher: ModelConfig, layers: number, head: Head): ModelConfig {
+  const raw: Record<string, unknown> = {
+    architectures: [
+      head === "masked-lm" ? "DistilBertForMaskedLM" : "DistilBertForSequenceClassification",
+    ],
+    model_type: "distilbert",
+    activation: teacher.activation,
+    dim: teacher.hiddenSize,
+    hidden_dim: teacher.intermediateSize,
+    n_heads: teacher.numHeads,
+    n_layers: layers,
+    vocab_size: teacher.vocabSize,
+    max_position_embeddings: teacher.maxPositionEmbeddings,
+    sinusoidal_pos_embds: teacher.sinusoidalPosEmbds,
+    dropout: teacher.dropout,
+    attention_dropout: teacher.attentionDropout,
+    qa_dropout: teacher.qaDropout,
+    seq_classif_dropout: teacher.classifierDropout,
+    initializer_range: teacher.initializerRange,
+    pad_token_id: teacher.padTokenId,
+    tie_word_embeddings: true,
+  };
+  if (head === "sequence-classification") {
+    raw.id2label = teacher.id2label;
+    raw.label2id = teacher.label2id;
+    if (teacher.problemType) raw.problem_type = teacher.problemType;
+  }
+  return parseConfig(raw, "student config");
+}
+
+/** Builds the student's weights from a BERT or DistilBERT teacher (MLM or classifier). */
+export function initStudent(
+  teacherConfig: ModelConfig,
+  teacher: Checkpoint,
+  options: StudentOptions,
+  source = "the teacher",
+): StudentWeights {
+  const teacherCount = teacherConfig.numLayers;
+  const { layers } = options;
+  if (!Number.isInteger(layers) || layers < 1 || layers > teacherCount) {
+    throw new UserError(
+      `the student needs between 1 and ${teacherCount} layers (the teacher's count), got ${layers}`,
+    );
+  }
+  const teacherLayers = options.teacherLayers ?? defaultTeacherLayers(teacherCount, layers);
+  if (teacherLayers.length !== layers) {
+    throw new UserError(
+      `--teacher-layers lists ${teacherLayers.length} layers but the student has ${layers}`,
+    );
+  }
+  for (const layer of teacherLayers) {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= teacherCount) {
+      throw new UserError(
+        `teacher layer ${layer} does not exist: the teacher has layers 0..${teacherCount - 1}`,
+      );
+    }
+  }
+  const head = teacherHead(teacherConfig, source);
+  const isBert = teacherConfig.modelType === "bert";
+  if (options.foldTokenType && !isBert) {
+    throw new UserError("--fold-token-type needs a BERT teacher: DistilBERT has no token types");
+  }
+
+  const prefix = isBert ? "bert." : "distilbert.";
+  const read = (key: string): Tensor => {
+    if (!teacher.has(key)) {
+      throw new UserError(`${source} has no weight '${key}': is it a Hugging Face checkpoint?`);
+    }
+    // A copy: the student must not share (or alias a read-only view of) the teacher's memory.
+    return { shape: teacher.info(key).shape, data: Float32Array.from(teacher.float32(key)) };
+  };
+  const firstPresent = (keys: string[]): Tensor => {
+    const key = keys.find((k) => teacher.has(k));
+    return read(key ?? keys[0]);
+  };
+
+  const weights = new Map<string, Tensor>();
+  const embeddings = `${prefix}embeddings.`;
+  weights.set(
+    "distilbert.embeddings.word_embeddings.weight",
+    read(`${embeddings}word_embeddings.weight`),
+  );
+  const positions = read(`${embeddings}position_embeddings.weight`);
+  if (options.foldTokenType) {
+    const typeZero = read(`${embeddings}token_type_embeddings.weight`).data;
+    const dim = teacherConfig.hiddenSize;
+    for (let i = 0; i < positions.data.length; i++) positions.data[i] += typeZero[i % dim];
+  }
+  weights.set("distilbert.embeddings.position_embeddings.weight", positions);
+  for (const part of ["weight", "bias"]) {
+    weights.set(`distilbert.embeddings.LayerNorm.${part}`, read(`${embeddings}LayerNorm.${part}`));
+  }
+
+  const teacherLayerPrefix = isBert ? `${prefix}encoder.layer.` : `${prefix}transformer.layer.`;
+  const teacherKeys = isBert ? BERT_LAYER_KEYS.map(([key]) => key) : DISTILBERT_LAYER_KEYS;
+  teacherLayers.forEach((from, to) => {
+    teacherKeys.forEach((teacherKey, k) => {
+      for (const part of ["weight", "bias"]) {
+        weights.set(
+          `distilbert.transformer.layer.${to}.${DISTILBERT_LAYER_KEYS[k]}.${part}`,
+          read(`${teacherLayerPrefix}${from}.${teacherKey}.${part}`),
+        );
+      }
+    });
+  });
+
+  for (const part of ["weight", "bias"]) {
+    if (head === "masked-lm") {
+      weights.set(
+        `vocab_transform.${part}`,
+        read(isBert ? `cls.predictions.transform.dense.${part}` : `vocab_transform.${part}`),
+      );
+      weights.set(
+        `vocab_layer_norm.${part}`,
+        read(isBert ? `cls.predictions.transform.LayerNorm.${part}` : `vocab_layer_norm.${part}`),
+      );
+    } else {
+      // DistilBERT's classifier sits on a dense+ReLU over [CLS]; BERT's pooler is a dense+tanh
+      // over [CLS]: the closest start for pre_classifier.
+      weights.set(
+        `pre_classifier.${part}`,
+        read(isBert ? `bert.pooler.dense.${part}` : `pre_classifier.${part}`),
+      );
+      weights.set(`classifier.${part}`, read(`classifier.${part}`));
+    }
+  }
+  if (head === "masked-lm") {
+    // The projector's weight is tied to the word embeddings; only its bias is stored.
+    weights.set(
+      "vocab_projector.bias",
+      isBert
+        ? firstPresent(["cls.predictions.bias", "cls.predictions.decoder.bias"])
+        : read("vocab_projector.bias"),
+    );
+  }
+  return { config: studentConfig(teacherConfig, layers, head), weights, teacherLayers };
+}
+
+/** Tokenizer files a model folder may hold; the student uses the teacher's tokenizer as is. */
+const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.txt",
+  "special_tokens_map.json",
+];
+
+export function copyTokenizerFiles(fromDir: string, toDir: string): void {
+  for (const file of TOKENIZER_FILES) {
+    if (existsSync(join(fromDir, file))) copyFileSync(join(fromDir, file), join(toDir, file));
+  }
+}
+
+/** Writes config.json and model.safetensors (float32 or float16) into dir. */
+export function saveWeights(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  dir: string,
+  dtype: "F32" | "F16" = "F32",
+): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const name of [...weights.keys()].sort()) {
+    const { shape, data } = weights.get(name) as Tensor;
+    tensors[name] = { dtype, shape, data };
+  }
+  writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
+  saveConfig(config, dir);
+}

@@ -1,0 +1,179 @@
+// DistilBERT's training loss, as its training code computes it, with the gradients flowing into
+// the student's logits and last hidden state:
+//   L = a_ce L_ce + a_mlm L_mlm + a_cos L_cos (+ a_mse L_mse)
+// L_ce: KL(softmax(t/T) || softmax(s/T)) * T^2, summed over the selected positions and divided by
+//   their number (KLDivLoss "batchmean" over the selected rows);
+// L_mlm: cross-entropy of the student's logits at labels != -100;
+// L_cos: mean over unpadded positions of 1 - cos(student hidden, teacher hidden)
+//   (CosineEmbeddingLoss with target 1);
+// L_mse: squared difference of the logits summed over the selected positions, divided by their
+//   number.
+
+export interface DistillLossWeights {
+  temperature: number;
+  alphaCe: number;
+  alphaMlm: number;
+  alphaCos: number;
+  alphaMse: number;
+  /** Soft-target loss at masked positions only instead of every unpadded position. */
+  ceMaskedOnly: boolean;
+}
+
+export const DEFAULT_LOSS_WEIGHTS: DistillLossWeights = {
+  temperature: 2,
+  alphaCe: 5,
+  alphaMlm: 2,
+  alphaCos: 1,
+  alphaMse: 0,
+  ceMaskedOnly: false,
+};
+
+/** One batch of rows (= batch x seq positions). */
+export interface DistillLossInputs {
+  /** [rows, vocab] */
+  studentLogits: Float32Array;
+  teacherLogits: Float32Array;
+  /** [rows, dim] */
+  studentHidden: Float32Array;
+  teacherHidden: Float32Array;
+  /** [rows]: 1 real token, 0 padding. */
+  attentionMask: Float32Array;
+  /** [rows]: the original token where the MLM loss applies, -100 elsewhere. */
+  labels: Int32Array;
+  rows: number;
+  vocab: number;
+  dim: number;
+}
+
+export interface DistillLoss {
+  total: number;
+  ce: number;
+  mlm: number;
+  cos: number;
+  mse: number;
+  /** dL/d(student logits), [rows, vocab]; zero on rows no loss looks at. */
+  dStudentLogits: Float32Array;
+  /** dL/d(student last hidden state), [rows, dim]. */
+  dStudentHidden: Float32Array;
+}
+
+/** Writes log-softmax(x[offset..offset+n] / temperature) into out. */
+function logSoftmax(
+  x: Float32Array,
+  offset: number,
+  n: number,
+  temperature: number,
+  out: Float64Array,
+): void {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let v = 0; v < n; v++) max = Math.max(max, x[offset + v] / temperature);
+  let sum = 0;
+  for (let v = 0; v < n; v++) sum += Math.exp(x[offset + v] / temperature - max);
+  const logSum = max + Math.log(sum);
+  for (let v = 0; v < n; v++) out[v] = x[offset + v] / temperature - logSum;
+}
+
+export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeights): DistillLoss {
+  const { rows, vocab, dim, attentionMask, labels } = inputs;
+  const { studentLogits, teacherLogits, studentHidden, teacherHidden } = inputs;
+  const T = weights.temperature;
+  const dStudentLogits = new Float32Array(rows * vocab);
+  const dStudentHidden = new Float32Array(rows * dim);
+
+  const softRows: number[] = [];
+  const maskedRows: number[] = [];
+  const realRows: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const real = attentionMask[r] > 0;
+    if (real) realRows.push(r);
+    if (labels[r] !== -100) maskedRows.push(r);
+    if (weights.ceMaskedOnly ? labels[r] !== -100 : real) softRows.push(r);
+  }
+
+  const logS = new Float64Array(vocab);
+  const logT = new Float64Array(vocab);
+
+  // Soft targets: d/ds of T^2 KL(pt || ps(s/T)) = T (ps - pt), per row, over the row count.
+  let ce = 0;
+  let mse = 0;
+  if (softRows.length > 0 && (weights.alphaCe !== 0 || weights.alphaMse !== 0)) {
+    const ceScale = (weights.alphaCe * T) / softRows.length;
+    const mseScale = (2 * weights.alphaMse) / softRows.length;
+    for (const r of softRows) {
+      const offset = r * vocab;
+      if (weights.alphaCe !== 0) {
+        logSoftmax(studentLogits, offset, vocab, T, logS);
+        logSoftmax(teacherLogits, offset, vocab, T, logT);
+        let kl = 0;
+        for (let v = 0; v < vocab; v++) {
+          const pt = Math.exp(logT[v]);
+          kl += pt * (logT[v] - logS[v]);
+          dStudentLogits[offset + v] += ceScale * (Math.exp(logS[v]) - pt);
+        }
+        ce += kl;
+      }
+      if (weights.alphaMse !== 0) {
+        for (let v = 0; v < vocab; v++) {
+          const diff = studentLogits[offset + v] - teacherLogits[offset + v];
+          mse += diff * diff;
+          dStudentLogits[offset + v] += mseScale * diff;
+        }
+      }
+    }
+    ce = (ce * T * T) / softRows.length;
+    mse /= softRows.length;
+  }
+
+  // Hard targets: cross-entropy at the masked positions.
+  let mlm = 0;
+  if (maskedRows.length > 0) {
+    const scale = weights.alphaMlm / maskedRows.length;
+    for (const r of maskedRows) {
+      const offset = r * vocab;
+      logSoftmax(studentLogits, offset, vocab, 1, logS);
+      mlm -= logS[labels[r]];
+      if (scale !== 0) {
+        for (let v = 0; v < vocab; v++) dStudentLogits[offset + v] += scale * Math.exp(logS[v]);
+        dStudentLogits[offset + labels[r]] -= scale;
+      }
+    }
+    mlm /= maskedRows.length;
+  }
+
+  // Hidden-state alignment: 1 - cos, with PyTorch's epsilon inside the norms.
+  let cos = 0;
+  if (realRows.length > 0) {
+    const eps = 1e-12;
+    const scale = weights.alphaCos / realRows.length;
+    for (const r of realRows) {
+      const offset = r * dim;
+      let dot = 0;
+      let ss = 0;
+      let tt = 0;
+      for (let d = 0; d < dim; d++) {
+        const s = studentHidden[offset + d];
+        const t = teacherHidden[offset + d];
+        dot += s * t;
+        ss += s * s;
+        tt += t * t;
+      }
+      ss += eps;
+      tt += eps;
+      const norm = Math.sqrt(ss * tt);
+      const cosine = dot / norm;
+      cos += 1 - cosine;
+      if (scale !== 0) {
+        for (let d = 0; d < dim; d++) {
+          const gradCos =
+            teacherHidden[offset + d] / norm - (cosine * studentHidden[offset + d]) / ss;
+          dStudentHidden[offset + d] -= scale * gradCos;
+        }
+      }
+    }
+    cos /= realRows.length;
+  }
+
+  const total =
+    weights.alphaCe * ce + weights.alphaMlm * mlm + weights.alphaCos * cos + weights.alphaMse * mse;
+  return { total, ce, mlm, cos, mse, dStudentLogits, dStudentHidden };
+}
