@@ -1,6 +1,7 @@
 // Choosing a backend: `auto` takes the fastest one that loads here.
 
 import type { Backend, BackendName } from "./backend.js";
+import { tryNativeBackend } from "./native/try-native.js";
 import { ReferenceBackend } from "./reference.js";
 
 export type BackendChoice = BackendName | "auto";
@@ -14,8 +15,13 @@ export interface BackendOptions {
 
 export async function createBackend(
   choice: BackendChoice = "auto",
-  _options: BackendOptions = {},
+  options: BackendOptions = {},
 ): Promise<Backend> {
+  if (choice === "native" || choice === "auto") {
+    const native = await tryNativeBackend(options.threads);
+    if (native) return native;
+    choice = "auto";
+  }
   switch (choice) {
     case "auto":
     case "reference":

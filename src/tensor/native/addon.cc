@@ -1,0 +1,388 @@
+// N-API entry points. Float32Arrays are read in place (napi_get_typedarray_info), whatever
+// buffer backs them; every length is checked here, before any kernel touches memory.
+
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "gemm.h"
+#include "kernels.h"
+
+namespace {
+
+constexpr size_t kMaxArgs = 16;
+
+struct Call {
+  napi_env env;
+  const char* kernel;
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
+  bool failed = false;
+
+  Call(napi_env e, napi_callback_info info, const char* name) : env(e), kernel(name) {
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) fail("bad call");
+  }
+
+  void fail(const std::string& message) {
+    if (failed) return;
+    failed = true;
+    napi_throw_type_error(env, nullptr, (std::string(kernel) + ": " + message).c_str());
+  }
+
+  bool present(size_t i) {
+    if (i >= argc) return false;
+    napi_valuetype type;
+    napi_typeof(env, argv[i], &type);
+    return type != napi_undefined && type != napi_null;
+  }
+
+  double number(size_t i, const char* name) {
+    double value = 0;
+    if (failed) return 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &value) != napi_ok) {
+      fail(std::string(name) + " must be a number");
+    }
+    return value;
+  }
+
+  // A non-negative integer that fits comfortably in the address space.
+  long count(size_t i, const char* name) {
+    double value = number(i, name);
+    if (failed) return 0;
+    if (!(value >= 0 && value <= 9.0e15) || value != static_cast<double>(static_cast<long>(value))) {
+      fail(std::string(name) + " must be a non-negative integer");
+      return 0;
+    }
+    return static_cast<long>(value);
+  }
+
+  bool flag(size_t i) {
+    bool value = false;
+    if (failed || !present(i)) return false;
+    if (napi_get_value_bool(env, argv[i], &value) != napi_ok) fail("expected a boolean");
+    return value;
+  }
+
+  // A Float32Array of at least `needed` elements, or null if optional and absent.
+  float* floats(size_t i, const char* name, double needed, bool optional = false) {
+    if (failed) return nullptr;
+    if (optional && !present(i)) return nullptr;
+    bool is_typedarray = false;
+    if (i < argc) napi_is_typedarray(env, argv[i], &is_typedarray);
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (!is_typedarray ||
+        napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr) !=
+            napi_ok ||
+        type != napi_float32_array) {
+      fail(std::string(name) + " must be a Float32Array");
+      return nullptr;
+    }
+    if (static_cast<double>(length) < needed) {
+      char message[160];
+      std::snprintf(message, sizeof message, "%s has %zu elements but needs %.0f", name, length,
+                    needed);
+      fail(message);
+      return nullptr;
+    }
+    return static_cast<float*>(data);
+  }
+
+  Context* context() {
+    void* data = nullptr;
+    if (napi_get_value_external(env, argv[0], &data) != napi_ok || data == nullptr) {
+      fail("the first argument must be a native context");
+    }
+    return static_cast<Context*>(data);
+  }
+
+  napi_value undefined() {
+    napi_value value;
+    napi_get_undefined(env, &value);
+    return value;
+  }
+};
+
+napi_value string_value(napi_env env, const char* text) {
+  napi_value value;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &value);
+  return value;
+}
+
+// kernelSets(): names of the micro-kernel sets this CPU can run, best first.
+napi_value KernelSets(napi_env env, napi_callback_info) {
+  const KernelSet* sets[8];
+  int count = available_kernel_sets(sets, 8);
+  napi_value names;
+  napi_create_array_with_length(env, count, &names);
+  for (int i = 0; i < count; ++i) napi_set_element(env, names, i, string_value(env, sets[i]->name));
+  return names;
+}
+
+// alloc(length): a zero-filled Float32Array whose first element is 64-byte aligned.
+napi_value Alloc(napi_env env, napi_callback_info info) {
+  Call call(env, info, "alloc");
+  long length = call.count(0, "length");
+  if (call.failed) return nullptr;
+  constexpr size_t kAlignment = 64;
+  void* data = nullptr;
+  napi_value buffer;
+  if (napi_create_arraybuffer(env, length * sizeof(float) + kAlignment, &data, &buffer) !=
+      napi_ok) {
+    call.fail("out of memory");
+    return nullptr;
+  }
+  size_t misalignment = reinterpret_cast<uintptr_t>(data) % kAlignment;
+  size_t offset = misalignment == 0 ? 0 : kAlignment - misalignment;
+  napi_value array;
+  napi_create_typedarray(env, napi_float32_array, length, buffer, offset, &array);
+  return array;
+}
+
+// createContext(threads, kernelSetName): a thread pool and micro-kernel choice.
+napi_value CreateContext(napi_env env, napi_callback_info info) {
+  Call call(env, info, "createContext");
+  long threads = call.count(0, "threads");
+  if (!call.failed && (threads < 1 || threads > 256)) call.fail("threads must be 1 to 256");
+  char name[32] = {};
+  size_t length = 0;
+  if (!call.failed &&
+      napi_get_value_string_utf8(env, call.argv[1], name, sizeof name, &length) != napi_ok) {
+    call.fail("the kernel set name must be a string");
+  }
+  if (call.failed) return nullptr;
+  const KernelSet* set = find_kernel_set(name);
+  if (set == nullptr) {
+    call.fail(std::string("kernel set ") + name + " is not available on this CPU");
+    return nullptr;
+  }
+  auto* context = new Context(static_cast<int>(threads), set);
+  napi_value external;
+  napi_create_external(
+      env, context,
+      [](napi_env, void* data, void*) { delete static_cast<Context*>(data); }, nullptr,
+      &external);
+  return external;
+}
+
+// matmul(ctx, a, b, c, m, n, k, transA, transB, accumulate, bias)
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Call call(env, info, "matmul");
+  Context* ctx = call.context();
+  long m = call.count(4, "m");
+  long n = call.count(5, "n");
+  long k = call.count(6, "k");
+  bool trans_a = call.flag(7);
+  bool trans_b = call.flag(8);
+  bool accumulate = call.flag(9);
+  const float* a = call.floats(1, "a", static_cast<double>(m) * k);
+  const float* b = call.floats(2, "b", static_cast<double>(k) * n);
+  float* c = call.floats(3, "c", static_cast<double>(m) * n);
+  const float* bias = call.floats(10, "bias", n, true);
+  if (call.failed) return nullptr;
+  gemm_parallel(ctx->pool, *ctx->kernels, m, n, k, {a, trans_a ? m : k, trans_a},
+                {b, trans_b ? k : n, trans_b}, c, n, accumulate, bias);
+  return call.undefined();
+}
+
+// attentionForward(ctx, q, k, v, keyMask, probs, out, batch, seq, heads, headDim, dropoutMask)
+napi_value AttentionForward(napi_env env, napi_callback_info info) {
+  Call call(env, info, "attentionForward");
+  Context* ctx = call.context();
+  long batch = call.count(7, "batch");
+  long seq = call.count(8, "seq");
+  long heads = call.count(9, "heads");
+  long head_dim = call.count(10, "headDim");
+  double tokens = static_cast<double>(batch) * seq;
+  double activations = tokens * heads * head_dim;
+  double scores = tokens * heads * seq;
+  const float* q = call.floats(1, "q", activations);
+  const float* k = call.floats(2, "k", activations);
+  const float* v = call.floats(3, "v", activations);
+  const float* mask = call.floats(4, "keyMask", tokens);
+  float* probs = call.floats(5, "probs", scores);
+  float* out = call.floats(6, "out", activations);
+  const float* dropout = call.floats(11, "dropoutMask", scores, true);
+  if (call.failed) return nullptr;
+  attention_forward(*ctx, q, k, v, mask, probs, out, batch, seq, heads, head_dim, dropout);
+  return call.undefined();
+}
+
+// attentionBackward(ctx, dOut, q, k, v, probs, dq, dk, dv, batch, seq, heads, headDim, dropout)
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  Call call(env, info, "attentionBackward");
+  Context* ctx = call.context();
+  long batch = call.count(9, "batch");
+  long seq = call.count(10, "seq");
+  long heads = call.count(11, "heads");
+  long head_dim = call.count(12, "headDim");
+  double tokens = static_cast<double>(batch) * seq;
+  double activations = tokens * heads * head_dim;
+  double scores = tokens * heads * seq;
+  const float* d_out = call.floats(1, "dOut", activations);
+  const float* q = call.floats(2, "q", activations);
+  const float* k = call.floats(3, "k", activations);
+  const float* v = call.floats(4, "v", activations);
+  const float* probs = call.floats(5, "probs", scores);
+  float* dq = call.floats(6, "dq", activations);
+  float* dk = call.floats(7, "dk", activations);
+  float* dv = call.floats(8, "dv", activations);
+  const float* dropout = call.floats(13, "dropoutMask", scores, true);
+  if (call.failed) return nullptr;
+  attention_backward(*ctx, d_out, q, k, v, probs, dq, dk, dv, batch, seq, heads, head_dim,
+                     dropout);
+  return call.undefined();
+}
+
+// layerNormForward(ctx, x, gamma, beta, out, mean, rstd, rows, dim, eps)
+napi_value LayerNormForward(napi_env env, napi_callback_info info) {
+  Call call(env, info, "layerNormForward");
+  Context* ctx = call.context();
+  long rows = call.count(7, "rows");
+  long dim = call.count(8, "dim");
+  double eps = call.number(9, "eps");
+  double size = static_cast<double>(rows) * dim;
+  const float* x = call.floats(1, "x", size);
+  const float* gamma = call.floats(2, "gamma", dim);
+  const float* beta = call.floats(3, "beta", dim);
+  float* out = call.floats(4, "out", size);
+  float* mean = call.floats(5, "mean", rows);
+  float* rstd = call.floats(6, "rstd", rows);
+  if (call.failed) return nullptr;
+  layer_norm_forward(*ctx, x, gamma, beta, out, mean, rstd, rows, dim, eps);
+  return call.undefined();
+}
+
+// layerNormBackward(ctx, dOut, x, gamma, mean, rstd, dx, dGamma, dBeta, rows, dim)
+napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
+  Call call(env, info, "layerNormBackward");
+  Context* ctx = call.context();
+  long rows = call.count(9, "rows");
+  long dim = call.count(10, "dim");
+  double size = static_cast<double>(rows) * dim;
+  const float* d_out = call.floats(1, "dOut", size);
+  const float* x = call.floats(2, "x", size);
+  const float* gamma = call.floats(3, "gamma", dim);
+  const float* mean = call.floats(4, "mean", rows);
+  const float* rstd = call.floats(5, "rstd", rows);
+  float* dx = call.floats(6, "dx", size);
+  float* d_gamma = call.floats(7, "dGamma", dim);
+  float* d_beta = call.floats(8, "dBeta", dim);
+  if (call.failed) return nullptr;
+  layer_norm_backward(*ctx, d_out, x, gamma, mean, rstd, dx, d_gamma, d_beta, rows, dim);
+  return call.undefined();
+}
+
+Activation activation_kind(Call& call, size_t i) {
+  long kind = call.count(i, "activation");
+  if (!call.failed && kind > 3) call.fail("unknown activation");
+  return static_cast<Activation>(kind);
+}
+
+// activationForward(ctx, kind, x, out, n); kind: 0 gelu, 1 relu, 2 silu, 3 gelu_new
+napi_value ActivationForward(napi_env env, napi_callback_info info) {
+  Call call(env, info, "activationForward");
+  Context* ctx = call.context();
+  Activation kind = activation_kind(call, 1);
+  long n = call.count(4, "n");
+  const float* x = call.floats(2, "x", n);
+  float* out = call.floats(3, "out", n);
+  if (call.failed) return nullptr;
+  activation_forward(*ctx, kind, x, out, n);
+  return call.undefined();
+}
+
+// activationBackward(ctx, kind, x, dOut, dx, n)
+napi_value ActivationBackward(napi_env env, napi_callback_info info) {
+  Call call(env, info, "activationBackward");
+  Context* ctx = call.context();
+  Activation kind = activation_kind(call, 1);
+  long n = call.count(5, "n");
+  const float* x = call.floats(2, "x", n);
+  const float* d_out = call.floats(3, "dOut", n);
+  float* dx = call.floats(4, "dx", n);
+  if (call.failed) return nullptr;
+  activation_backward(*ctx, kind, x, d_out, dx, n);
+  return call.undefined();
+}
+
+// sumRows(ctx, x, out, rows, cols, accumulate)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  Call call(env, info, "sumRows");
+  Context* ctx = call.context();
+  long rows = call.count(3, "rows");
+  long cols = call.count(4, "cols");
+  bool accumulate = call.flag(5);
+  const float* x = call.floats(1, "x", static_cast<double>(rows) * cols);
+  float* out = call.floats(2, "out", cols);
+  if (call.failed) return nullptr;
+  sum_rows(*ctx, x, out, rows, cols, accumulate);
+  return call.undefined();
+}
+
+// sumOfSquares(ctx, x, n) -> number
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  Call call(env, info, "sumOfSquares");
+  Context* ctx = call.context();
+  long n = call.count(2, "n");
+  const float* x = call.floats(1, "x", n);
+  if (call.failed) return nullptr;
+  napi_value result;
+  napi_create_double(env, sum_of_squares(*ctx, x, n), &result);
+  return result;
+}
+
+// adamw(ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step)
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  Call call(env, info, "adamw");
+  Context* ctx = call.context();
+  long n = call.count(5, "n");
+  AdamWStep step;
+  step.lr = call.number(6, "lr");
+  step.beta1 = call.number(7, "beta1");
+  step.beta2 = call.number(8, "beta2");
+  step.eps = call.number(9, "eps");
+  step.weight_decay = call.number(10, "weightDecay");
+  step.step = call.number(11, "step");
+  float* param = call.floats(1, "param", n);
+  const float* grad = call.floats(2, "grad", n);
+  float* m = call.floats(3, "m", n);
+  float* v = call.floats(4, "v", n);
+  if (call.failed) return nullptr;
+  adamw(*ctx, param, grad, m, v, n, step);
+  return call.undefined();
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor functions[] = {
+      {"kernelSets", nullptr, KernelSets, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"alloc", nullptr, Alloc, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"createContext", nullptr, CreateContext, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"layerNormForward", nullptr, LayerNormForward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"layerNormBackward", nullptr, LayerNormBackward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"activationForward", nullptr, ActivationForward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"activationBackward", nullptr, ActivationBackward, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

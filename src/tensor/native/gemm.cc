@@ -1,0 +1,160 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "pool.h"
+
+namespace {
+
+// Per-thread packing buffers, grown on demand and kept for the thread's life.
+struct PackBuffers {
+  float* a = nullptr;
+  float* b = nullptr;
+  size_t a_size = 0;
+  size_t b_size = 0;
+  ~PackBuffers() {
+    std::free(a);
+    std::free(b);
+  }
+};
+
+float* reserve(float*& buffer, size_t& size, size_t needed) {
+  if (size < needed) {
+    std::free(buffer);
+    size_t bytes = (needed * sizeof(float) + 63) / 64 * 64;
+    buffer = static_cast<float*>(std::aligned_alloc(64, bytes));
+    size = needed;
+  }
+  return buffer;
+}
+
+thread_local PackBuffers pack_buffers;
+
+// Packs op(A)[rows i0.., depth p0..] into micro-panels of mr rows, zero-padding the last one.
+void pack_a(const Operand& a, long i0, long rows, long p0, long depth, int mr, float* out) {
+  for (long ir = 0; ir < rows; ir += mr) {
+    int panel_rows = static_cast<int>(std::min<long>(mr, rows - ir));
+    if (a.transposed) {
+      for (long p = 0; p < depth; ++p) {
+        const float* src = a.data + (p0 + p) * a.ld + i0 + ir;
+        float* dst = out + p * mr;
+        for (int r = 0; r < panel_rows; ++r) dst[r] = src[r];
+        for (int r = panel_rows; r < mr; ++r) dst[r] = 0.0f;
+      }
+    } else {
+      for (int r = 0; r < panel_rows; ++r) {
+        const float* src = a.data + (i0 + ir + r) * a.ld + p0;
+        for (long p = 0; p < depth; ++p) out[p * mr + r] = src[p];
+      }
+      for (int r = panel_rows; r < mr; ++r) {
+        for (long p = 0; p < depth; ++p) out[p * mr + r] = 0.0f;
+      }
+    }
+    out += depth * mr;
+  }
+}
+
+// Packs op(B)[depth p0.., cols j0..] into micro-panels of nr columns, zero-padding the last one.
+void pack_b(const Operand& b, long p0, long depth, long j0, long cols, int nr, float* out) {
+  for (long jr = 0; jr < cols; jr += nr) {
+    int panel_cols = static_cast<int>(std::min<long>(nr, cols - jr));
+    if (b.transposed) {
+      for (int c = 0; c < panel_cols; ++c) {
+        const float* src = b.data + (j0 + jr + c) * b.ld + p0;
+        for (long p = 0; p < depth; ++p) out[p * nr + c] = src[p];
+      }
+      for (int c = panel_cols; c < nr; ++c) {
+        for (long p = 0; p < depth; ++p) out[p * nr + c] = 0.0f;
+      }
+    } else {
+      for (long p = 0; p < depth; ++p) {
+        const float* src = b.data + (p0 + p) * b.ld + j0 + jr;
+        float* dst = out + p * nr;
+        std::memcpy(dst, src, panel_cols * sizeof(float));
+        for (int c = panel_cols; c < nr; ++c) dst[c] = 0.0f;
+      }
+    }
+    out += depth * nr;
+  }
+}
+
+}  // namespace
+
+void gemm(const KernelSet& ks, long m, long n, long k, Operand a, Operand b, float* c, long ldc,
+          bool accumulate, const float* bias) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (long i = 0; i < m; ++i) {
+      for (long j = 0; j < n; ++j) {
+        float add = bias ? bias[j] : 0.0f;
+        c[i * ldc + j] = accumulate ? c[i * ldc + j] + add : add;
+      }
+    }
+    return;
+  }
+  const int mr = ks.mr;
+  const int nr = ks.nr;
+  long kc = std::min<long>(ks.kc, k);
+  long nc = std::min<long>(ks.nc, (n + nr - 1) / nr * nr);
+  long mc = std::min<long>(ks.mc, (m + mr - 1) / mr * mr);
+  float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, mc * kc);
+  float* packed_b = reserve(pack_buffers.b, pack_buffers.b_size, nc * kc);
+  for (long jc = 0; jc < n; jc += nc) {
+    long cols = std::min(nc, n - jc);
+    for (long pc = 0; pc < k; pc += kc) {
+      long depth = std::min(kc, k - pc);
+      bool first = pc == 0;
+      pack_b(b, pc, depth, jc, cols, nr, packed_b);
+      for (long ic = 0; ic < m; ic += mc) {
+        long rows = std::min(mc, m - ic);
+        pack_a(a, ic, rows, pc, depth, mr, packed_a);
+        for (long jr = 0; jr < cols; jr += nr) {
+          int tile_cols = static_cast<int>(std::min<long>(nr, cols - jr));
+          const float* bp = packed_b + (jr / nr) * depth * nr;
+          const float* tile_bias = first && bias ? bias + jc + jr : nullptr;
+          for (long ir = 0; ir < rows; ir += mr) {
+            int tile_rows = static_cast<int>(std::min<long>(mr, rows - ir));
+            ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
+                    c + (ic + ir) * ldc + jc + jr, ldc, accumulate || !first, tile_bias);
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemm_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k, Operand a, Operand b,
+                   float* c, long ldc, bool accumulate, const float* bias) {
+  int threads = pool.threads();
+  // Below this many multiply-adds, waking the other threads costs more than it saves.
+  const double kSmall = 64.0 * 64.0 * 64.0;
+  if (threads == 1 || static_cast<double>(m) * n * k < kSmall) {
+    gemm(ks, m, n, k, a, b, c, ldc, accumulate, bias);
+    return;
+  }
+  // Split the larger side into one slab per thread, aligned to the register tile.
+  bool split_columns = n >= m;
+  long extent = split_columns ? n : m;
+  long unit = split_columns ? ks.nr : ks.mr;
+  long units = (extent + unit - 1) / unit;
+  int slabs = static_cast<int>(std::min<long>(threads, units));
+  parallel_for(pool, slabs, [&](int slab) {
+    long first_unit = units * slab / slabs;
+    long last_unit = units * (slab + 1) / slabs;
+    long start = first_unit * unit;
+    long end = std::min(extent, last_unit * unit);
+    if (start >= end) return;
+    if (split_columns) {
+      Operand b_slab = b;
+      b_slab.data += b.transposed ? start * b.ld : start;
+      gemm(ks, m, end - start, k, a, b_slab, c + start, ldc, accumulate,
+           bias ? bias + start : nullptr);
+    } else {
+      Operand a_slab = a;
+      a_slab.data += a.transposed ? start : start * a.ld;
+      gemm(ks, end - start, n, k, a_slab, b, c + start * ldc, ldc, accumulate, bias);
+    }
+  });
+}

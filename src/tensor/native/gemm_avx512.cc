@@ -1,0 +1,62 @@
+// AVX-512 micro-kernel: a 12 x 32 tile held in 24 zmm accumulators, column edges handled with
+// mask registers. Compiled with -mavx512f in its own translation unit; only called when the CPU
+// has AVX-512F.
+
+#include <immintrin.h>
+
+#include "gemm.h"
+#include "tile.h"
+
+namespace {
+
+constexpr int kMR = 12;
+constexpr int kNR = 32;
+
+__mmask16 column_mask(int valid) {
+  if (valid >= 16) return 0xFFFF;
+  if (valid <= 0) return 0;
+  return static_cast<__mmask16>((1u << valid) - 1);
+}
+
+template <int ROWS>
+struct Avx512Tile {
+  static void run(int cols, long k, const float* ap, const float* bp, float* c, long ldc,
+                  bool load, const float* bias) {
+    __m512 acc[ROWS][2];
+    for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (long p = 0; p < k; ++p) {
+      __m512 b0 = _mm512_load_ps(bp);
+      __m512 b1 = _mm512_load_ps(bp + 16);
+      for (int r = 0; r < ROWS; ++r) {
+        __m512 a = _mm512_set1_ps(ap[r]);
+        acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+      }
+      ap += kMR;
+      bp += kNR;
+    }
+    __mmask16 mask0 = column_mask(cols);
+    __mmask16 mask1 = column_mask(cols - 16);
+    __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
+    __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
+    for (int r = 0; r < ROWS; ++r) {
+      float* row = c + r * ldc;
+      __m512 v0 = _mm512_add_ps(acc[r][0], bias0);
+      __m512 v1 = _mm512_add_ps(acc[r][1], bias1);
+      if (load) {
+        v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(mask0, row), v0);
+        v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(mask1, row + 16), v1);
+      }
+      _mm512_mask_storeu_ps(row, mask0, v0);
+      _mm512_mask_storeu_ps(row + 16, mask1, v1);
+    }
+  }
+};
+
+}  // namespace
+
+const KernelSet& avx512_kernel_set() {
+  static const KernelSet set = {"avx512", kMR, kNR, 144, 256, 2048,
+                                &tile_any_rows<Avx512Tile, kMR>};
+  return set;
+}

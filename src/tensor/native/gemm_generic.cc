@@ -1,0 +1,38 @@
+// Portable micro-kernel in plain C++; compilers vectorize its column loops (NEON on arm64).
+
+#include "gemm.h"
+#include "tile.h"
+
+namespace {
+
+constexpr int kMR = 6;
+constexpr int kNR = 16;
+
+template <int ROWS>
+struct GenericTile {
+  static void run(int cols, long k, const float* ap, const float* bp, float* c, long ldc,
+                  bool load, const float* bias) {
+    float acc[ROWS][kNR] = {};
+    for (long p = 0; p < k; ++p) {
+      for (int r = 0; r < ROWS; ++r) {
+        float av = ap[p * kMR + r];
+        for (int j = 0; j < kNR; ++j) acc[r][j] += av * bp[p * kNR + j];
+      }
+    }
+    for (int r = 0; r < ROWS; ++r) {
+      float* row = c + r * ldc;
+      for (int j = 0; j < cols; ++j) {
+        float value = acc[r][j] + (bias ? bias[j] : 0.0f);
+        row[j] = load ? row[j] + value : value;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+const KernelSet& generic_kernel_set() {
+  static const KernelSet set = {"generic", kMR, kNR, 96, 256, 1024,
+                                &tile_any_rows<GenericTile, kMR>};
+  return set;
+}

@@ -1,0 +1,28 @@
+// Which micro-kernels this CPU can run, decided once at run time.
+
+#include <cstring>
+
+#include "gemm.h"
+
+int available_kernel_sets(const KernelSet** out, int capacity) {
+  int count = 0;
+  auto add = [&](const KernelSet& set) {
+    if (count < capacity) out[count++] = &set;
+  };
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) add(avx512_kernel_set());
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(avx2_kernel_set());
+#endif
+  add(generic_kernel_set());
+  return count;
+}
+
+const KernelSet* find_kernel_set(const char* name) {
+  const KernelSet* sets[8];
+  int count = available_kernel_sets(sets, 8);
+  for (int i = 0; i < count; ++i) {
+    if (std::strcmp(sets[i]->name, name) == 0) return sets[i];
+  }
+  return nullptr;
+}

@@ -1,0 +1,297 @@
+#include "kernels.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+namespace {
+
+// Split [0, n) into about `chunks` contiguous ranges for parallel_for.
+struct Ranges {
+  long n;
+  int chunks;
+  long begin(int c) const { return n * c / chunks; }
+  long end(int c) const { return n * (c + 1) / chunks; }
+};
+
+Ranges split(long n, const Pool& pool, long min_per_chunk) {
+  long chunks = std::max<long>(1, std::min<long>(pool.threads() * 4L, n / min_per_chunk));
+  return {n, static_cast<int>(chunks)};
+}
+
+// A per-thread scratch array, kept between calls.
+float* scratch(std::vector<float>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
+
+thread_local std::vector<float> scratch_a;
+thread_local std::vector<float> scratch_b;
+
+}  // namespace
+
+void attention_forward(Context& ctx, const float* q, const float* k, const float* v,
+                       const float* key_mask, float* probs, float* out, long batch, long seq,
+                       long heads, long head_dim, const float* dropout_mask) {
+  const long hidden = heads * head_dim;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  const KernelSet& ks = *ctx.kernels;
+  parallel_for(ctx.pool, static_cast<int>(batch * heads), [&](int task) {
+    long b = task / heads;
+    long h = task % heads;
+    long offset = b * seq * hidden + h * head_dim;
+    float* p = probs + task * seq * seq;
+    gemm(ks, seq, seq, head_dim, {q + offset, hidden, false}, {k + offset, hidden, true}, p, seq,
+         false, nullptr);
+    const float* mask = key_mask + b * seq;
+    for (long i = 0; i < seq; ++i) {
+      float* row = p + i * seq;
+      float max = -INFINITY;
+      for (long j = 0; j < seq; ++j) {
+        row[j] = mask[j] == 0.0f ? -FLT_MAX : row[j] * scale;
+        max = std::max(max, row[j]);
+      }
+      double total = 0.0;
+      for (long j = 0; j < seq; ++j) {
+        row[j] = std::exp(row[j] - max);
+        total += row[j];
+      }
+      float inverse = static_cast<float>(1.0 / total);
+      for (long j = 0; j < seq; ++j) row[j] *= inverse;
+    }
+    const float* weights = p;
+    if (dropout_mask) {
+      float* dropped = scratch(scratch_a, seq * seq);
+      const float* drop = dropout_mask + task * seq * seq;
+      for (long j = 0; j < seq * seq; ++j) dropped[j] = p[j] * drop[j];
+      weights = dropped;
+    }
+    gemm(ks, seq, head_dim, seq, {weights, seq, false}, {v + offset, hidden, false}, out + offset,
+         hidden, false, nullptr);
+  });
+}
+
+void attention_backward(Context& ctx, const float* d_out, const float* q, const float* k,
+                        const float* v, const float* probs, float* dq, float* dk, float* dv,
+                        long batch, long seq, long heads, long head_dim,
+                        const float* dropout_mask) {
+  const long hidden = heads * head_dim;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  const KernelSet& ks = *ctx.kernels;
+  parallel_for(ctx.pool, static_cast<int>(batch * heads), [&](int task) {
+    long b = task / heads;
+    long h = task % heads;
+    long offset = b * seq * hidden + h * head_dim;
+    const float* p = probs + task * seq * seq;
+    const float* drop = dropout_mask ? dropout_mask + task * seq * seq : nullptr;
+    const float* weights = p;
+    if (drop) {
+      float* dropped = scratch(scratch_a, seq * seq);
+      for (long j = 0; j < seq * seq; ++j) dropped[j] = p[j] * drop[j];
+      weights = dropped;
+    }
+    gemm(ks, seq, head_dim, seq, {weights, seq, true}, {d_out + offset, hidden, false},
+         dv + offset, hidden, false, nullptr);
+    float* d_scores = scratch(scratch_b, seq * seq);
+    gemm(ks, seq, seq, head_dim, {d_out + offset, hidden, false}, {v + offset, hidden, true},
+         d_scores, seq, false, nullptr);
+    for (long i = 0; i < seq; ++i) {
+      float* row = d_scores + i * seq;
+      const float* p_row = p + i * seq;
+      if (drop) {
+        const float* drop_row = drop + i * seq;
+        for (long j = 0; j < seq; ++j) row[j] *= drop_row[j];
+      }
+      double dot = 0.0;
+      for (long j = 0; j < seq; ++j) dot += static_cast<double>(row[j]) * p_row[j];
+      float dot_f = static_cast<float>(dot);
+      for (long j = 0; j < seq; ++j) row[j] = p_row[j] * (row[j] - dot_f) * scale;
+    }
+    gemm(ks, seq, head_dim, seq, {d_scores, seq, false}, {k + offset, hidden, false}, dq + offset,
+         hidden, false, nullptr);
+    gemm(ks, seq, head_dim, seq, {d_scores, seq, true}, {q + offset, hidden, false}, dk + offset,
+         hidden, false, nullptr);
+  });
+}
+
+void layer_norm_forward(Context& ctx, const float* x, const float* gamma, const float* beta,
+                        float* out, float* mean, float* rstd, long rows, long dim, double eps) {
+  Ranges ranges = split(rows, ctx.pool, 8);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    for (long r = ranges.begin(chunk); r < ranges.end(chunk); ++r) {
+      const float* xr = x + r * dim;
+      double sum = 0.0;
+      for (long i = 0; i < dim; ++i) sum += xr[i];
+      double mu = sum / dim;
+      double squares = 0.0;
+      for (long i = 0; i < dim; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
+      double s = 1.0 / std::sqrt(squares / dim + eps);
+      mean[r] = static_cast<float>(mu);
+      rstd[r] = static_cast<float>(s);
+      float mu_f = static_cast<float>(mu);
+      float s_f = static_cast<float>(s);
+      float* o = out + r * dim;
+      for (long i = 0; i < dim; ++i) o[i] = (xr[i] - mu_f) * s_f * gamma[i] + beta[i];
+    }
+  });
+}
+
+void layer_norm_backward(Context& ctx, const float* d_out, const float* x, const float* gamma,
+                         const float* mean, const float* rstd, float* dx, float* d_gamma,
+                         float* d_beta, long rows, long dim) {
+  // Each chunk of rows sums its own dGamma/dBeta; the partial sums are added in chunk order so
+  // the result does not depend on thread timing.
+  Ranges ranges = split(rows, ctx.pool, 16);
+  std::vector<float> partial(2 * dim * ranges.chunks, 0.0f);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    float* pg = partial.data() + 2 * dim * chunk;
+    float* pb = pg + dim;
+    for (long r = ranges.begin(chunk); r < ranges.end(chunk); ++r) {
+      const float* xr = x + r * dim;
+      const float* gr = d_out + r * dim;
+      float mu = mean[r];
+      float s = rstd[r];
+      double sum_g = 0.0;
+      double sum_gx = 0.0;
+      for (long i = 0; i < dim; ++i) {
+        float x_hat = (xr[i] - mu) * s;
+        float g = gr[i] * gamma[i];
+        sum_g += g;
+        sum_gx += g * x_hat;
+        pg[i] += gr[i] * x_hat;
+        pb[i] += gr[i];
+      }
+      float mean_g = static_cast<float>(sum_g / dim);
+      float mean_gx = static_cast<float>(sum_gx / dim);
+      float* dxr = dx + r * dim;
+      for (long i = 0; i < dim; ++i) {
+        float x_hat = (xr[i] - mu) * s;
+        dxr[i] = s * (gr[i] * gamma[i] - mean_g - x_hat * mean_gx);
+      }
+    }
+  });
+  for (int chunk = 0; chunk < ranges.chunks; ++chunk) {
+    const float* pg = partial.data() + 2 * dim * chunk;
+    const float* pb = pg + dim;
+    for (long i = 0; i < dim; ++i) {
+      d_gamma[i] += pg[i];
+      d_beta[i] += pb[i];
+    }
+  }
+}
+
+namespace {
+
+constexpr float kSqrtHalf = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+constexpr float kSqrt2OverPi = 0.79788456080286536f;
+
+float activation_value(Activation kind, float x) {
+  switch (kind) {
+    case Activation::kGelu:
+      return 0.5f * x * (1.0f + std::erf(x * kSqrtHalf));
+    case Activation::kRelu:
+      return x > 0.0f ? x : 0.0f;
+    case Activation::kSilu:
+      return x / (1.0f + std::exp(-x));
+    case Activation::kGeluNew:
+      return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+  }
+  return 0.0f;
+}
+
+float activation_derivative(Activation kind, float x) {
+  switch (kind) {
+    case Activation::kGelu:
+      return 0.5f * (1.0f + std::erf(x * kSqrtHalf)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
+    case Activation::kRelu:
+      return x > 0.0f ? 1.0f : 0.0f;
+    case Activation::kSilu: {
+      float s = 1.0f / (1.0f + std::exp(-x));
+      return s * (1.0f + x * (1.0f - s));
+    }
+    case Activation::kGeluNew: {
+      float t = std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x));
+      return 0.5f * (1.0f + t) +
+             0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * x * x);
+    }
+  }
+  return 0.0f;
+}
+
+}  // namespace
+
+void activation_forward(Context& ctx, Activation kind, const float* x, float* out, long n) {
+  Ranges ranges = split(n, ctx.pool, 4096);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    for (long i = ranges.begin(chunk); i < ranges.end(chunk); ++i) {
+      out[i] = activation_value(kind, x[i]);
+    }
+  });
+}
+
+void activation_backward(Context& ctx, Activation kind, const float* x, const float* d_out,
+                         float* dx, long n) {
+  Ranges ranges = split(n, ctx.pool, 4096);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    for (long i = ranges.begin(chunk); i < ranges.end(chunk); ++i) {
+      dx[i] = activation_derivative(kind, x[i]) * d_out[i];
+    }
+  });
+}
+
+void sum_rows(Context& ctx, const float* x, float* out, long rows, long cols, bool accumulate) {
+  Ranges ranges = split(cols, ctx.pool, 64);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    long begin = ranges.begin(chunk);
+    long width = ranges.end(chunk) - begin;
+    std::vector<double> sums(width, 0.0);
+    for (long r = 0; r < rows; ++r) {
+      const float* xr = x + r * cols + begin;
+      for (long j = 0; j < width; ++j) sums[j] += xr[j];
+    }
+    for (long j = 0; j < width; ++j) {
+      out[begin + j] = static_cast<float>(accumulate ? out[begin + j] + sums[j] : sums[j]);
+    }
+  });
+}
+
+double sum_of_squares(Context& ctx, const float* x, long n) {
+  Ranges ranges = split(n, ctx.pool, 16384);
+  std::vector<double> partial(ranges.chunks, 0.0);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    double sum = 0.0;
+    for (long i = ranges.begin(chunk); i < ranges.end(chunk); ++i) {
+      sum += static_cast<double>(x[i]) * x[i];
+    }
+    partial[chunk] = sum;
+  });
+  double total = 0.0;
+  for (double value : partial) total += value;
+  return total;
+}
+
+void adamw(Context& ctx, float* param, const float* grad, float* m, float* v, long n,
+           const AdamWStep& step) {
+  // Same operation order and float32 rounding points as the reference backend.
+  const double correction1 = 1.0 - std::pow(step.beta1, step.step);
+  const double correction2_sqrt = std::sqrt(1.0 - std::pow(step.beta2, step.step));
+  const double step_size = step.lr / correction1;
+  const double decay = 1.0 - step.lr * step.weight_decay;
+  Ranges ranges = split(n, ctx.pool, 16384);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    for (long i = ranges.begin(chunk); i < ranges.end(chunk); ++i) {
+      double g = grad[i];
+      float p = static_cast<float>(param[i] * decay);
+      float mi = static_cast<float>(step.beta1 * m[i] + (1.0 - step.beta1) * g);
+      float vi = static_cast<float>(step.beta2 * v[i] + (1.0 - step.beta2) * g * g);
+      m[i] = mi;
+      v[i] = vi;
+      param[i] =
+          static_cast<float>(p - (step_size * mi) / (std::sqrt(static_cast<double>(vi)) /
+                                                         correction2_sqrt + step.eps));
+    }
+  });
+}

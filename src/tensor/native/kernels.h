@@ -1,0 +1,47 @@
+// The non-matmul kernels of src/tensor/backend.ts, same arguments and meaning; see there.
+
+#pragma once
+
+#include "gemm.h"
+#include "pool.h"
+
+enum class Activation { kGelu = 0, kRelu = 1, kSilu = 2, kGeluNew = 3 };
+
+struct Context {
+  Pool pool;
+  const KernelSet* kernels;
+  Context(int threads, const KernelSet* kernel_set) : pool(threads), kernels(kernel_set) {}
+};
+
+void attention_forward(Context& ctx, const float* q, const float* k, const float* v,
+                       const float* key_mask, float* probs, float* out, long batch, long seq,
+                       long heads, long head_dim, const float* dropout_mask);
+
+void attention_backward(Context& ctx, const float* d_out, const float* q, const float* k,
+                        const float* v, const float* probs, float* dq, float* dk, float* dv,
+                        long batch, long seq, long heads, long head_dim,
+                        const float* dropout_mask);
+
+void layer_norm_forward(Context& ctx, const float* x, const float* gamma, const float* beta,
+                        float* out, float* mean, float* rstd, long rows, long dim, double eps);
+
+void layer_norm_backward(Context& ctx, const float* d_out, const float* x, const float* gamma,
+                         const float* mean, const float* rstd, float* dx, float* d_gamma,
+                         float* d_beta, long rows, long dim);
+
+void activation_forward(Context& ctx, Activation kind, const float* x, float* out, long n);
+
+void activation_backward(Context& ctx, Activation kind, const float* x, const float* d_out,
+                         float* dx, long n);
+
+void sum_rows(Context& ctx, const float* x, float* out, long rows, long cols, bool accumulate);
+
+double sum_of_squares(Context& ctx, const float* x, long n);
+
+struct AdamWStep {
+  double lr, beta1, beta2, eps, weight_decay;
+  double step;
+};
+
+void adamw(Context& ctx, float* param, const float* grad, float* m, float* v, long n,
+           const AdamWStep& step);

@@ -1,0 +1,342 @@
+// The native kernel backend: C++ kernels (src/tensor/native/*.cc) in a Node addon built by
+// scripts/build-native.mjs. Float32Arrays are passed to the addon and used in place.
+
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Activation, AdamWStep, Backend, MatmulOptions } from "../backend.js";
+
+/** The addon's exports (see addon.cc for each function's arguments). */
+interface NativeAddon {
+  kernelSets(): string[];
+  alloc(length: number): Float32Array;
+  createContext(threads: number, kernelSet: string): NativeContext;
+  matmul(
+    ctx: NativeContext,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+    bias: Float32Array | undefined,
+  ): void;
+  attentionForward(
+    ctx: NativeContext,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Float32Array,
+    probs: Float32Array,
+    out: Float32Array,
+    batch: number,
+    seq: number,
+    heads: number,
+    headDim: number,
+    dropoutMask: Float32Array | undefined,
+  ): void;
+  attentionBackward(
+    ctx: NativeContext,
+    dOut: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    probs: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    seq: number,
+    heads: number,
+    headDim: number,
+    dropoutMask: Float32Array | undefined,
+  ): void;
+  layerNormForward(
+    ctx: NativeContext,
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    ctx: NativeContext,
+    dOut: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+    rows: number,
+    dim: number,
+  ): void;
+  activationForward(
+    ctx: NativeContext,
+    kind: number,
+    x: Float32Array,
+    out: Float32Array,
+    n: number,
+  ): void;
+  activationBackward(
+    ctx: NativeContext,
+    kind: number,
+    x: Float32Array,
+    dOut: Float32Array,
+    dx: Float32Array,
+    n: number,
+  ): void;
+  sumRows(
+    ctx: NativeContext,
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void;
+  sumOfSquares(ctx: NativeContext, x: Float32Array, n: number): number;
+  adamw(
+    ctx: NativeContext,
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+}
+
+/** An opaque handle to the addon's thread pool and micro-kernel choice. */
+type NativeContext = { readonly __nativeContext: unique symbol };
+
+const ACTIVATION_CODES: Record<Activation, number> = { gelu: 0, relu: 1, silu: 2, gelu_new: 3 };
+
+/** Where the addon is loaded from: $DISTILBERT_NATIVE_PATH, else where the build puts it. */
+export function nativeAddonPath(): string {
+  return (
+    process.env.DISTILBERT_NATIVE_PATH ??
+    fileURLToPath(
+      new URL(
+        "../../../../src/tensor/native/build/Release/distilbert_native.node",
+        import.meta.url,
+      ),
+    )
+  );
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon once; throws an Error saying why when it cannot be loaded. */
+export function loadNativeAddon(): NativeAddon {
+  if (!addon) {
+    const path = nativeAddonPath();
+    try {
+      addon = createRequire(import.meta.url)(path) as NativeAddon;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      throw new Error(`cannot load the native kernels from ${path}: ${reason}`);
+    }
+  }
+  return addon;
+}
+
+/** The micro-kernel sets this CPU can run, fastest first (e.g. avx512, avx2, generic). */
+export function nativeKernelSets(): string[] {
+  return loadNativeAddon().kernelSets();
+}
+
+export interface NativeBackendOptions {
+  /** Threads in the backend's pool, the calling thread included; default: the machine's cores. */
+  threads?: number;
+  /** Which micro-kernel set to use (tests compare them all); default: the fastest. */
+  kernelSet?: string;
+}
+
+export class NativeBackend implements Backend {
+  readonly name = "native" as const;
+  readonly threads: number;
+  readonly kernelSet: string;
+  private readonly addon: NativeAddon;
+  private readonly ctx: NativeContext;
+
+  /** Throws an Error saying why when the addon cannot be loaded. */
+  constructor(options: NativeBackendOptions = {}) {
+    this.addon = loadNativeAddon();
+    this.threads = options.threads ?? availableParallelism();
+    this.kernelSet = options.kernelSet ?? this.addon.kernelSets()[0];
+    this.ctx = this.addon.createContext(this.threads, this.kernelSet);
+  }
+
+  alloc(length: number): Float32Array {
+    return this.addon.alloc(length);
+  }
+
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    options: MatmulOptions = {},
+  ): void {
+    const { transA = false, transB = false, accumulate = false, bias } = options;
+    this.addon.matmul(this.ctx, a, b, c, m, n, k, transA, transB, accumulate, bias);
+  }
+
+  attentionForward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keyMask: Float32Array,
+    probs: Float32Array,
+    out: Float32Array,
+    batch: number,
+    seq: number,
+    heads: number,
+    headDim: number,
+    dropoutMask?: Float32Array,
+  ): void {
+    this.addon.attentionForward(
+      this.ctx,
+      q,
+      k,
+      v,
+      keyMask,
+      probs,
+      out,
+      batch,
+      seq,
+      heads,
+      headDim,
+      dropoutMask,
+    );
+  }
+
+  attentionBackward(
+    dOut: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    probs: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    batch: number,
+    seq: number,
+    heads: number,
+    headDim: number,
+    dropoutMask?: Float32Array,
+  ): void {
+    this.addon.attentionBackward(
+      this.ctx,
+      dOut,
+      q,
+      k,
+      v,
+      probs,
+      dq,
+      dk,
+      dv,
+      batch,
+      seq,
+      heads,
+      headDim,
+      dropoutMask,
+    );
+  }
+
+  layerNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void {
+    this.addon.layerNormForward(this.ctx, x, gamma, beta, out, mean, rstd, rows, dim, eps);
+  }
+
+  layerNormBackward(
+    dOut: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+    rows: number,
+    dim: number,
+  ): void {
+    this.addon.layerNormBackward(
+      this.ctx,
+      dOut,
+      x,
+      gamma,
+      mean,
+      rstd,
+      dx,
+      dGamma,
+      dBeta,
+      rows,
+      dim,
+    );
+  }
+
+  activationForward(kind: Activation, x: Float32Array, out: Float32Array, n: number): void {
+    this.addon.activationForward(this.ctx, ACTIVATION_CODES[kind], x, out, n);
+  }
+
+  activationBackward(
+    kind: Activation,
+    x: Float32Array,
+    dOut: Float32Array,
+    dx: Float32Array,
+    n: number,
+  ): void {
+    this.addon.activationBackward(this.ctx, ACTIVATION_CODES[kind], x, dOut, dx, n);
+  }
+
+  sumRows(
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void {
+    this.addon.sumRows(this.ctx, x, out, rows, cols, accumulate);
+  }
+
+  sumOfSquares(x: Float32Array, n: number): number {
+    return this.addon.sumOfSquares(this.ctx, x, n);
+  }
+
+  adamw(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    step: AdamWStep,
+  ): void {
+    const { lr, beta1, beta2, eps, weightDecay } = step;
+    this.addon.adamw(this.ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step.step);
+  }
+}

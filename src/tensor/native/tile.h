@@ -1,0 +1,24 @@
+// Turns a micro-kernel templated on its row count into a MicroKernel that handles any row count
+// up to MR, so edge tiles of fewer rows do only the work they need.
+
+#pragma once
+
+#include <utility>
+
+#include "gemm.h"
+
+template <template <int> class Tile, int... Rows>
+void dispatch_rows(std::integer_sequence<int, Rows...>, int rows, int cols, long k,
+                   const float* ap, const float* bp, float* c, long ldc, bool load,
+                   const float* bias) {
+  using Fn = void (*)(int, long, const float*, const float*, float*, long, bool, const float*);
+  static constexpr Fn table[] = {&Tile<Rows + 1>::run...};
+  table[rows - 1](cols, k, ap, bp, c, ldc, load, bias);
+}
+
+template <template <int> class Tile, int MR>
+void tile_any_rows(int rows, int cols, long k, const float* ap, const float* bp, float* c,
+                   long ldc, bool load, const float* bias) {
+  dispatch_rows<Tile>(std::make_integer_sequence<int, MR>(), rows, cols, k, ap, bp, c, ldc, load,
+                      bias);
+}
