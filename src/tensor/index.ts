@@ -3,6 +3,7 @@
 import type { Backend, BackendName } from "./backend.js";
 import { tryNativeBackend } from "./native/try-native.js";
 import { ReferenceBackend } from "./reference.js";
+import { WasmBackend } from "./wasm/backend.js";
 
 export type BackendChoice = BackendName | "auto";
 
@@ -24,10 +25,22 @@ export async function createBackend(
   }
   switch (choice) {
     case "auto":
+      return (await tryWasmBackend(options.threads)) ?? new ReferenceBackend();
+    case "wasm":
+      return WasmBackend.create({ threads: options.threads });
     case "reference":
       return new ReferenceBackend();
     default:
       throw new Error(`the ${choice} backend is not built yet; use --backend reference`);
+  }
+}
+
+// WebAssembly needs shared memory: a browser page that is not cross-origin isolated has none.
+async function tryWasmBackend(threads: number | undefined): Promise<Backend | undefined> {
+  try {
+    return await WasmBackend.create({ threads });
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,17 @@
+// The control block at the start of the shared memory through which the calling thread hands a
+// kernel call to the workers: Int32 slots, then the call's arguments as float64.
+
+export const CONTROL = {
+  /** Bumped once per call; workers Atomics.wait on it. */
+  generation: 0,
+  /** Workers still running the current call; the caller waits for it to reach zero. */
+  pending: 1,
+  kernel: 2,
+  threads: 3,
+  argCount: 4,
+  /** Byte offset of the float64 arguments. */
+  argsByteOffset: 32,
+  maxArgs: 32,
+  /** Bytes the control block takes (the heap starts after it). */
+  bytes: 32 + 32 * 8,
+} as const;

@@ -1,0 +1,72 @@
+// Runs one kernel call on `threads` threads: the caller takes share 0 and the workers the rest,
+// all on the same shared memory. Calls are synchronous: the caller waits for every share.
+
+import { CONTROL } from "./control.js";
+import type { WasmHeap } from "./heap.js";
+import { canBlock, spawnWorker } from "./platform.js";
+import type { WorkerStart } from "./worker.js";
+
+type Kernel = (...args: number[]) => void;
+
+export class ThreadPool {
+  private readonly slots: Int32Array;
+  private readonly args: Float64Array;
+  private readonly blocking = canBlock();
+
+  private constructor(
+    private readonly kernels: Kernel[],
+    heap: WasmHeap,
+    readonly threads: number,
+  ) {
+    this.slots = new Int32Array(heap.memory.buffer, 0, CONTROL.argsByteOffset / 4);
+    this.args = new Float64Array(heap.memory.buffer, CONTROL.argsByteOffset, CONTROL.maxArgs);
+  }
+
+  /** Instantiates the kernels here and on threads - 1 workers. */
+  static async create(
+    module: WebAssembly.Module,
+    heap: WasmHeap,
+    kernelNames: string[],
+    threads: number,
+  ): Promise<ThreadPool> {
+    const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+    const kernels = kernelNames.map((name) => instance.exports[name] as Kernel);
+    const workers = await Promise.all(Array.from({ length: threads - 1 }, () => spawnWorker()));
+    await Promise.all(
+      workers.map((worker, index) => {
+        const start: WorkerStart = {
+          module,
+          memory: heap.memory,
+          kernels: kernelNames,
+          tid: index + 1,
+          control: CONTROL,
+        };
+        return worker.start(start);
+      }),
+    );
+    return new ThreadPool(kernels, heap, threads);
+  }
+
+  /** Runs kernel(...args, tid, threads) for every tid below `threads`. */
+  run(kernel: number, args: number[], threads: number): void {
+    const count = Math.max(1, Math.min(threads, this.threads));
+    if (count === 1) {
+      this.kernels[kernel](...args, 0, 1);
+      return;
+    }
+    const { slots } = this;
+    this.args.set(args);
+    slots[CONTROL.kernel] = kernel;
+    slots[CONTROL.argCount] = args.length;
+    slots[CONTROL.threads] = count;
+    Atomics.store(slots, CONTROL.pending, count - 1);
+    Atomics.add(slots, CONTROL.generation, 1);
+    Atomics.notify(slots, CONTROL.generation);
+    this.kernels[kernel](...args, 0, count);
+    for (;;) {
+      const pending = Atomics.load(slots, CONTROL.pending);
+      if (pending === 0) break;
+      if (this.blocking) Atomics.wait(slots, CONTROL.pending, pending);
+    }
+  }
+}

@@ -1,0 +1,402 @@
+// Every kernel of the fast backends against the reference on random inputs of awkward shapes,
+// within 1e-5 of the largest expected magnitude, at 1 and 2 threads.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Activation, Backend, MatmulOptions } from "../src/tensor/backend.js";
+import { ReferenceBackend } from "../src/tensor/reference.js";
+import { fastBackends } from "./backends.js";
+
+const reference = new ReferenceBackend();
+const TOLERANCE = 1e-5;
+
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(length: number, seed: number, scale = 1): Float32Array {
+  const next = random(seed);
+  return Float32Array.from({ length }, () => (next() * 2 - 1) * scale);
+}
+
+/** A copy in the backend's own memory (or a plain copy when `foreign`). */
+function place(backend: Backend, data: Float32Array, foreign = false): Float32Array {
+  const out = foreign ? new Float32Array(data.length) : backend.alloc(data.length);
+  out.set(data);
+  return out;
+}
+
+function assertClose(got: Float32Array, want: Float32Array, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let max = 0;
+  for (const w of want) max = Math.max(max, Math.abs(w));
+  let worst = 0;
+  let at = 0;
+  for (let i = 0; i < want.length; i++) {
+    const diff = Math.abs(got[i] - want[i]);
+    if (!(diff <= worst)) {
+      worst = diff;
+      at = i;
+    }
+  }
+  assert.ok(
+    worst <= TOLERANCE * max,
+    `${what}: |diff| ${worst} at ${at} (got ${got[at]}, want ${want[at]}) > ${TOLERANCE} x ${max}`,
+  );
+}
+
+const matmulShapes: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 17, 5],
+  [17, 3, 64],
+  [64, 127, 17],
+  [127, 64, 300],
+  [5, 768, 33],
+  [130, 40, 768],
+  [33, 3072, 9],
+];
+
+test("matmul NN/NT/TN with bias and accumulate matches the reference", async () => {
+  const backends = await fastBackends();
+  let seed = 1;
+  for (const [m, n, k] of matmulShapes) {
+    for (const [transA, transB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+    ]) {
+      for (const [accumulate, withBias] of [
+        [false, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const a = randomArray(m * k, seed++);
+        const b = randomArray(k * n, seed++);
+        const c0 = randomArray(m * n, seed++);
+        const bias = randomArray(n, seed++);
+        const want = Float32Array.from(c0);
+        const options: MatmulOptions = { transA, transB, accumulate };
+        reference.matmul(a, b, want, m, n, k, withBias ? { ...options, bias } : options);
+        for (const { label, backend } of backends) {
+          for (const foreign of [false, true]) {
+            const c = place(backend, c0, foreign);
+            const biasHere = withBias ? { bias: place(backend, bias, foreign) } : {};
+            const args = [place(backend, a, foreign), place(backend, b, foreign)] as const;
+            backend.matmul(args[0], args[1], c, m, n, k, { ...options, ...biasHere });
+            const what = `${label} matmul ${m}x${n}x${k} transA=${transA} transB=${transB} accumulate=${accumulate} bias=${withBias} foreign=${foreign}`;
+            assertClose(c, want, what);
+          }
+        }
+      }
+    }
+  }
+});
+
+test("matmul at a DistilBERT layer's shape matches the reference", async () => {
+  const [m, n, k] = [64, 768, 768];
+  const a = randomArray(m * k, 11);
+  const b = randomArray(n * k, 12);
+  const bias = randomArray(n, 13);
+  const want = new Float32Array(m * n);
+  reference.matmul(a, b, want, m, n, k, { transB: true, bias });
+  for (const { label, backend } of await fastBackends()) {
+    const c = backend.alloc(m * n);
+    const options = { transB: true, bias: place(backend, bias) };
+    backend.matmul(place(backend, a), place(backend, b), c, m, n, k, options);
+    assertClose(c, want, `${label} matmul ${m}x${n}x${k}`);
+  }
+});
+
+function keyMask(batch: number, seq: number): Float32Array {
+  // The last sequence is all padding, the others are padded from a point on.
+  return Float32Array.from({ length: batch * seq }, (_, i) => {
+    const b = Math.floor(i / seq);
+    const j = i % seq;
+    return b === batch - 1 && batch > 1 ? 0 : j < seq - b * 2 ? 1 : 0;
+  });
+}
+
+function dropout(length: number, seed: number): Float32Array {
+  const next = random(seed);
+  return Float32Array.from({ length }, () => (next() < 0.1 ? 0 : 1 / 0.9));
+}
+
+const attentionShapes: [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [2, 3, 2, 5],
+  [3, 17, 3, 8],
+  [2, 33, 2, 64],
+];
+
+test("attention forward and backward match the reference", async () => {
+  const backends = await fastBackends();
+  let seed = 100;
+  for (const [batch, seq, heads, headDim] of attentionShapes) {
+    for (const withDropout of [false, true]) {
+      const size = batch * seq * heads * headDim;
+      const probsSize = batch * heads * seq * seq;
+      const q = randomArray(size, seed++, 2);
+      const k = randomArray(size, seed++, 2);
+      const v = randomArray(size, seed++);
+      const dOut = randomArray(size, seed++);
+      const mask = keyMask(batch, seq);
+      const drop = withDropout ? dropout(probsSize, seed++) : undefined;
+      const want = {
+        probs: new Float32Array(probsSize),
+        out: new Float32Array(size),
+        dq: new Float32Array(size),
+        dk: new Float32Array(size),
+        dv: new Float32Array(size),
+      };
+      reference.attentionForward(
+        q,
+        k,
+        v,
+        mask,
+        want.probs,
+        want.out,
+        batch,
+        seq,
+        heads,
+        headDim,
+        drop,
+      );
+      reference.attentionBackward(
+        dOut,
+        q,
+        k,
+        v,
+        want.probs,
+        want.dq,
+        want.dk,
+        want.dv,
+        batch,
+        seq,
+        heads,
+        headDim,
+        drop,
+      );
+      for (const { label, backend } of backends) {
+        const at = <T extends Float32Array>(x: T) => place(backend, x);
+        const got = {
+          probs: backend.alloc(probsSize),
+          out: backend.alloc(size),
+          dq: at(randomArray(size, 7)),
+          dk: at(randomArray(size, 8)),
+          dv: at(randomArray(size, 9)),
+        };
+        const dropHere = drop && at(drop);
+        const [qh, kh, vh] = [at(q), at(k), at(v)];
+        backend.attentionForward(
+          qh,
+          kh,
+          vh,
+          at(mask),
+          got.probs,
+          got.out,
+          batch,
+          seq,
+          heads,
+          headDim,
+          dropHere,
+        );
+        backend.attentionBackward(
+          at(dOut),
+          qh,
+          kh,
+          vh,
+          got.probs,
+          got.dq,
+          got.dk,
+          got.dv,
+          batch,
+          seq,
+          heads,
+          headDim,
+          dropHere,
+        );
+        const shape = `${batch}x${seq}x${heads}x${headDim} dropout=${withDropout}`;
+        for (const key of Object.keys(want) as (keyof typeof want)[]) {
+          assertClose(got[key], want[key], `${label} attention ${key} ${shape}`);
+        }
+      }
+    }
+  }
+});
+
+test("layerNorm forward and backward match the reference", async () => {
+  const backends = await fastBackends();
+  let seed = 200;
+  for (const [rows, dim] of [
+    [1, 1],
+    [3, 5],
+    [17, 64],
+    [127, 768],
+    [2, 3072],
+  ]) {
+    const x = randomArray(rows * dim, seed++, 3);
+    const gamma = randomArray(dim, seed++);
+    const beta = randomArray(dim, seed++);
+    const dOut = randomArray(rows * dim, seed++);
+    const dGamma0 = randomArray(dim, seed++);
+    const dBeta0 = randomArray(dim, seed++);
+    const want = {
+      out: new Float32Array(rows * dim),
+      mean: new Float32Array(rows),
+      rstd: new Float32Array(rows),
+      dx: new Float32Array(rows * dim),
+      dGamma: Float32Array.from(dGamma0),
+      dBeta: Float32Array.from(dBeta0),
+    };
+    reference.layerNormForward(x, gamma, beta, want.out, want.mean, want.rstd, rows, dim, 1e-12);
+    reference.layerNormBackward(
+      dOut,
+      x,
+      gamma,
+      want.mean,
+      want.rstd,
+      want.dx,
+      want.dGamma,
+      want.dBeta,
+      rows,
+      dim,
+    );
+    for (const { label, backend } of backends) {
+      const got = {
+        out: backend.alloc(rows * dim),
+        mean: backend.alloc(rows),
+        rstd: backend.alloc(rows),
+        dx: backend.alloc(rows * dim),
+        dGamma: place(backend, dGamma0),
+        dBeta: place(backend, dBeta0),
+      };
+      const xh = place(backend, x);
+      const gammaHere = place(backend, gamma);
+      backend.layerNormForward(
+        xh,
+        gammaHere,
+        place(backend, beta),
+        got.out,
+        got.mean,
+        got.rstd,
+        rows,
+        dim,
+        1e-12,
+      );
+      backend.layerNormBackward(
+        place(backend, dOut),
+        xh,
+        gammaHere,
+        got.mean,
+        got.rstd,
+        got.dx,
+        got.dGamma,
+        got.dBeta,
+        rows,
+        dim,
+      );
+      for (const key of Object.keys(want) as (keyof typeof want)[]) {
+        assertClose(got[key], want[key], `${label} layerNorm ${key} ${rows}x${dim}`);
+      }
+    }
+  }
+});
+
+test("activations forward and backward match the reference", async () => {
+  const backends = await fastBackends();
+  const kinds: Activation[] = ["gelu", "relu", "silu", "gelu_new"];
+  let seed = 300;
+  for (const n of [1, 3, 17, 127, 40000]) {
+    for (const kind of kinds) {
+      const x = randomArray(n, seed++, 6);
+      const dOut = randomArray(n, seed++);
+      const wantOut = new Float32Array(n);
+      const wantDx = new Float32Array(n);
+      reference.activationForward(kind, x, wantOut, n);
+      reference.activationBackward(kind, x, dOut, wantDx, n);
+      for (const { label, backend } of backends) {
+        const out = backend.alloc(n);
+        const xh = place(backend, x);
+        backend.activationForward(kind, xh, out, n);
+        assertClose(out, wantOut, `${label} ${kind} forward n=${n}`);
+        const dx = place(backend, dOut);
+        backend.activationBackward(kind, xh, dx, dx, n);
+        assertClose(dx, wantDx, `${label} ${kind} backward in place n=${n}`);
+      }
+    }
+  }
+});
+
+test("activations at extreme inputs match the reference", async () => {
+  const x = Float32Array.from([-1000, -90, -30, -9, -1e-8, 0, 1e-8, 9, 30, 90, 1000]);
+  for (const kind of ["gelu", "relu", "silu", "gelu_new"] as const) {
+    const want = new Float32Array(x.length);
+    reference.activationForward(kind, x, want, x.length);
+    for (const { label, backend } of await fastBackends()) {
+      const out = backend.alloc(x.length);
+      backend.activationForward(kind, place(backend, x), out, x.length);
+      for (let i = 0; i < x.length; i++) {
+        const tolerance = TOLERANCE * Math.max(1, Math.abs(want[i]));
+        assert.ok(Math.abs(out[i] - want[i]) <= tolerance, `${label} ${kind}(${x[i]}) = ${out[i]}`);
+      }
+    }
+  }
+});
+
+test("sumRows, sumOfSquares and adamw match the reference", async () => {
+  const backends = await fastBackends();
+  let seed = 400;
+  for (const [rows, cols] of [
+    [1, 1],
+    [3, 17],
+    [127, 64],
+    [64, 3072],
+  ]) {
+    const x = randomArray(rows * cols, seed++);
+    const out0 = randomArray(cols, seed++);
+    for (const accumulate of [false, true]) {
+      const want = Float32Array.from(out0);
+      reference.sumRows(x, want, rows, cols, accumulate);
+      for (const { label, backend } of backends) {
+        const out = place(backend, out0);
+        backend.sumRows(place(backend, x), out, rows, cols, accumulate);
+        assertClose(out, want, `${label} sumRows ${rows}x${cols} accumulate=${accumulate}`);
+      }
+    }
+  }
+  for (const n of [1, 3, 17, 100003]) {
+    const x = randomArray(n, seed++);
+    const want = reference.sumOfSquares(x, n);
+    for (const { label, backend } of backends) {
+      const got = backend.sumOfSquares(place(backend, x), n);
+      assert.ok(Math.abs(got - want) <= 1e-9 * want, `${label} sumOfSquares n=${n}`);
+    }
+  }
+  const step = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
+  for (const n of [1, 5, 40001]) {
+    const param0 = randomArray(n, seed++);
+    const grad = randomArray(n, seed++);
+    const m0 = randomArray(n, seed++, 0.1);
+    const v0 = randomArray(n, seed++, 0.01).map(Math.abs);
+    const want = {
+      param: Float32Array.from(param0),
+      m: Float32Array.from(m0),
+      v: Float32Array.from(v0),
+    };
+    reference.adamw(want.param, grad, want.m, want.v, n, step);
+    for (const { label, backend } of backends) {
+      const got = { param: place(backend, param0), m: place(backend, m0), v: place(backend, v0) };
+      backend.adamw(got.param, place(backend, grad), got.m, got.v, n, step);
+      for (const key of ["param", "m", "v"] as const) {
+        assertClose(got[key], want[key], `${label} adamw ${key} n=${n}`);
+      }
+    }
+  }
+});
