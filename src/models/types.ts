@@ -1,6 +1,7 @@
 // What every model (DistilBERT and BERT, every head) offers the rest of the project: the trainer,
 // the distiller, the pipelines and the CLI work through these types only.
 
+import type { ModelConfig } from "../io/config.js";
 import type { Backend } from "../tensor/backend.js";
 
 /** A weight under its Hugging Face key, with its gradient once training is set up. */
@@ -11,6 +12,11 @@ export interface Parameter {
   data: Float32Array;
   /** Allocated by `enableGradients`; accumulated into by `backward`. */
   grad: Float32Array | null;
+  /**
+   * True for a fixed table the model never trains (DistilBERT's sinusoidal position embeddings):
+   * its gradient stays zero and optimisers should skip it.
+   */
+  frozen?: boolean;
 }
 
 export type HeadKind =
@@ -49,6 +55,15 @@ export interface ForwardOptions {
   outputAttentions?: boolean;
   /** Training mode: dropout on (seeded by `dropoutSeed`) and activations kept for `backward`. */
   train?: boolean;
+  /**
+   * Dropout on or off; defaults to `train`. `train: true, dropout: false` gives gradients
+   * comparable with PyTorch's in eval mode.
+   */
+  dropout?: boolean;
+  /**
+   * Seeds this forward's dropout masks (reproducible steps); without it the model draws from
+   * its own generator, seeded 0 at creation.
+   */
   dropoutSeed?: number;
 }
 
@@ -85,6 +100,7 @@ export interface OutputGradients {
 export interface Model {
   readonly architecture: string;
   readonly head: HeadKind;
+  readonly config: ModelConfig;
   readonly backend: Backend;
   /** Every parameter in checkpoint order, tied ones once (under the checkpoint's key). */
   readonly parameters: Parameter[];
@@ -94,7 +110,8 @@ export interface Model {
   zeroGradients(): void;
   /**
    * Back-propagates from the last forward (which must have had `train: true`). With no argument,
-   * from the loss computed from the labels given to that forward.
+   * from the loss computed from the labels given to that forward; with gradients, from those only
+   * (their sum when several are given). Allocates the gradients first if needed.
    */
   backward(gradients?: OutputGradients): void;
 }

@@ -1,0 +1,137 @@
+// Creating a model's parameters: copied from a checkpoint (any float dtype, converted once into
+// the backend's memory) with every shape checked, or initialised as Hugging Face initialises them.
+
+import { UserError } from "../errors.js";
+import type { TensorInfo } from "../io/safetensors.js";
+import type { Backend } from "../tensor/backend.js";
+import { type LinearParams, type NormParams, Rng } from "./layers.js";
+import type { Parameter } from "./types.js";
+
+/** Where weights come from: a `Checkpoint`, a `SafetensorsFile`, or anything shaped like them. */
+export interface WeightSource {
+  has(name: string): boolean;
+  info(name: string): TensorInfo;
+  float32(name: string): Float32Array;
+}
+
+/**
+ * How a parameter is initialised when the source lacks it: Hugging Face's `_init_weights`
+ * (normal(0, initializer_range) for Linear and Embedding weights, zero biases, unit LayerNorm
+ * gammas, the padding row zero) or DistilBERT's sinusoidal table.
+ */
+export type Init = "normal" | "zeros" | "ones" | "sinusoidal" | { embeddingPaddingIdx: number };
+
+/** Encoder weights must be in the source; head weights may be initialised (a new head). */
+export type Part = "encoder" | "head";
+
+export interface FactoryOptions {
+  source: WeightSource | null;
+  /** Names the source in errors (a directory or file). */
+  sourceName: string;
+  /** Other keys a tensor may be stored under (prefix added or dropped, renamed biases). */
+  aliases: (name: string) => string[];
+  /** Initialise absent head weights instead of failing (the checkpoint is of another head). */
+  initializeMissingHead: boolean;
+  initializerRange: number;
+  seed: number;
+}
+
+export class ParameterFactory {
+  readonly parameters: Parameter[] = [];
+  /** Keys initialised rather than loaded, for a warning like Hugging Face's. */
+  readonly initialized: string[] = [];
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly options: FactoryOptions,
+  ) {
+    this.rng = new Rng(options.seed);
+  }
+
+  make(name: string, shape: number[], init: Init, part: Part): Parameter {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = this.backend.alloc(size);
+    const { source } = this.options;
+    const key = source
+      ? [name, ...this.options.aliases(name)].find((k) => source.has(k))
+      : undefined;
+    if (source && key !== undefined) {
+      const actual = source.info(key).shape;
+      if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
+        throw new UserError(
+          `tensor '${key}' in ${this.options.sourceName} has shape [${actual.join(", ")}] but the config needs [${shape.join(", ")}]: does config.json match the weights?`,
+        );
+      }
+      data.set(source.float32(key));
+    } else if (source && (part === "encoder" || !this.options.initializeMissingHead)) {
+      throw new UserError(
+        `${this.options.sourceName} has no tensor '${name}' (shape [${shape.join(", ")}]): the checkpoint is incomplete or of another architecture`,
+      );
+    } else {
+      this.initialise(data, shape, init);
+      if (source) this.initialized.push(name);
+    }
+    const param: Parameter = { name, shape, data, grad: null };
+    this.parameters.push(param);
+    return param;
+  }
+
+  private initialise(data: Float32Array, shape: number[], init: Init): void {
+    const std = this.options.initializerRange;
+    if (init === "zeros") return;
+    if (init === "ones") {
+      data.fill(1);
+    } else if (init === "sinusoidal") {
+      sinusoidalTable(data, shape[0], shape[1]);
+    } else {
+      for (let i = 0; i < data.length; i++) data[i] = this.rng.normal() * std;
+      if (init !== "normal") {
+        const dim = shape[1];
+        data.fill(0, init.embeddingPaddingIdx * dim, (init.embeddingPaddingIdx + 1) * dim);
+      }
+    }
+  }
+}
+
+// table [positions, dim]: sin at even columns, cos at odd ones, frequency 10000^(-2 floor(j/2) / dim)
+export function sinusoidalTable(table: Float32Array, positions: number, dim: number): void {
+  for (let pos = 0; pos < positions; pos++) {
+    for (let j = 0; j < dim; j++) {
+      const angle = pos / 10000 ** ((2 * Math.floor(j / 2)) / dim);
+      table[pos * dim + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }
+  }
+}
+
+/** A Linear's weight [out, in] and bias [out] under `${prefix}.weight` and `${prefix}.bias`. */
+export function makeLinear(
+  factory: ParameterFactory,
+  prefix: string,
+  inDim: number,
+  outDim: number,
+  part: Part,
+): LinearParams {
+  return {
+    weight: factory.make(`${prefix}.weight`, [outDim, inDim], "normal", part),
+    bias: factory.make(`${prefix}.bias`, [outDim], "zeros", part),
+    inDim,
+    outDim,
+  };
+}
+
+/** A LayerNorm's gamma and beta under `${prefix}.weight` and `${prefix}.bias`. */
+export function makeNorm(
+  factory: ParameterFactory,
+  prefix: string,
+  dim: number,
+  eps: number,
+  part: Part,
+): NormParams {
+  return {
+    weight: factory.make(`${prefix}.weight`, [dim], "ones", part),
+    bias: factory.make(`${prefix}.bias`, [dim], "zeros", part),
+    dim,
+    eps,
+  };
+}
