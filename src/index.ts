@@ -2,3 +2,11 @@
 
 export { UserError } from "./errors.js";
 export { type Backend, type BackendChoice, createBackend } from "./tensor/index.js";
+export {
+  type DecodeOptions,
+  type EncodeOptions,
+  type Encoding,
+  loadTokenizer,
+  saveTokenizer,
+  Tokenizer,
+} from "./tokenizer/index.js";

@@ -1,5 +1,8 @@
 // The subcommand registry. Each command lives in its own file under ./commands/.
 
+import { decode } from "./commands/decode.js";
+import { tokenize } from "./commands/tokenize.js";
+
 export interface Command {
   /** One line for the command list. */
   summary: string;
@@ -9,4 +12,7 @@ export interface Command {
   run(args: string[]): Promise<number | undefined>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  decode,
+  tokenize,
+};

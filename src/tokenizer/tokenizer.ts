@@ -304,8 +304,16 @@ export class Tokenizer {
         ? this.encodeResolved(input, null, resolved)
         : this.encodeResolved(input[0], input[1], resolved),
     );
-    if (resolved.padding === "longest") padToLongest(encodings, this.padTokenId);
+    if (resolved.padding === "longest") this.padToLongest(encodings);
     return encodings;
+  }
+
+  /** Pads encodings made by this tokenizer (and their windows) to the longest of them, as Hugging Face's batch padding. */
+  padToLongest(encodings: Encoding[]): void {
+    let longest = 0;
+    for (const encoding of encodings) longest = Math.max(longest, encoding.ids.length);
+    for (const encoding of encodings)
+      (encoding as EncodingResult).padTo(longest, this.padTokenId, 0);
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
@@ -322,11 +330,4 @@ export class Tokenizer {
     const cleanUp = options.cleanUpTokenizationSpaces ?? this.spec.cleanUpTokenizationSpaces;
     return cleanUp ? cleanUpTokenizationSpaces(text) : text;
   }
-}
-
-/** Pads every encoding (and its windows) to the longest top-level encoding, as Hugging Face. */
-export function padToLongest(encodings: Encoding[], padId: number): void {
-  let longest = 0;
-  for (const encoding of encodings) longest = Math.max(longest, encoding.ids.length);
-  for (const encoding of encodings) (encoding as EncodingResult).padTo(longest, padId, 0);
 }
