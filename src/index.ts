@@ -1,6 +1,7 @@
 // The public API of distilbert-ts.
 
 export { UserError } from "./errors.js";
+export { type ResolveModelOptions, resolveModel } from "./io/hub.js";
 export { type Backend, type BackendChoice, createBackend } from "./tensor/index.js";
 export {
   type DecodeOptions,

@@ -21,7 +21,7 @@ export function defaultCacheDir(): string {
   const env = process.env;
   if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
   const hfHome =
-    env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "huggingface");
+    env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "huggingface");
   return join(hfHome, "hub");
 }
 

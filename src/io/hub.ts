@@ -98,7 +98,7 @@ class SnapshotFetcher {
     this.revision = options.revision ?? "main";
     this.offline = options.offline ?? envFlag(process.env.HF_HUB_OFFLINE);
     this.commit = isCommitHash(this.revision) ? this.revision : undefined;
-    const endpoint = options.endpoint ?? process.env.HF_ENDPOINT ?? "https://huggingface.co";
+    const endpoint = options.endpoint ?? (process.env.HF_ENDPOINT || "https://huggingface.co");
     this.client = {
       endpoint: endpoint.replace(/\/+$/, ""),
       repoId,
