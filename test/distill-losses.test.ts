@@ -81,3 +81,38 @@ test("masked-only soft targets look at labelled positions only", () => {
       assert.equal(loss.dStudentLogits[r * inputs.vocab + v], 0);
   }
 });
+
+test("logits given at chosen rows only give the same losses and gradients", () => {
+  const inputs = fixtureInputs();
+  for (const ceMaskedOnly of [false, true]) {
+    const weights = { ...DEFAULT_LOSS_WEIGHTS, alphaMse: 0.5, ceMaskedOnly };
+    const full = distillLoss(inputs, weights);
+    const rows: number[] = [];
+    for (let r = 0; r < inputs.rows; r++) {
+      const real = inputs.attentionMask[r] > 0;
+      if (inputs.labels[r] !== -100 || (real && !ceMaskedOnly)) rows.push(r);
+    }
+    const pick = (logits: Float32Array) => {
+      const out = new Float32Array(rows.length * inputs.vocab);
+      rows.forEach((r, i) => {
+        out.set(logits.subarray(r * inputs.vocab, (r + 1) * inputs.vocab), i * inputs.vocab);
+      });
+      return out;
+    };
+    const partial = distillLoss(
+      {
+        ...inputs,
+        studentLogits: pick(inputs.studentLogits),
+        teacherLogits: pick(inputs.teacherLogits),
+        logitRows: Int32Array.from(rows),
+      },
+      weights,
+    );
+    assert.equal(partial.total, full.total);
+    assert.deepEqual(partial.dStudentLogits, pick(full.dStudentLogits));
+    assert.deepEqual(partial.dStudentHidden, full.dStudentHidden);
+    assert.throws(() =>
+      distillLoss({ ...inputs, logitRows: Int32Array.from(rows.slice(1)) }, weights),
+    );
+  }
+});

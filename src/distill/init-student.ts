@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { type ModelConfig, parseConfig, saveConfig } from "../io/config.js";
 import { type Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
+import type { WeightSource } from "../models/index.js";
 
 export interface Tensor {
   shape: number[];
@@ -229,4 +230,18 @@ export function saveWeights(
   }
   writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
   saveConfig(config, dir);
+}
+
+/** The weights as a source models can be created from. */
+export function weightSource(weights: Map<string, Tensor>): WeightSource {
+  const get = (name: string): Tensor => {
+    const tensor = weights.get(name);
+    if (!tensor) throw new Error(`no weight '${name}'`);
+    return tensor;
+  };
+  return {
+    has: (name) => weights.has(name),
+    info: (name) => ({ name, dtype: "F32", shape: get(name).shape }),
+    float32: (name) => get(name).data,
+  };
 }

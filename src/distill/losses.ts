@@ -30,9 +30,14 @@ export const DEFAULT_LOSS_WEIGHTS: DistillLossWeights = {
 
 /** One batch of rows (= batch x seq positions). */
 export interface DistillLossInputs {
-  /** [rows, vocab] */
+  /** [logit rows, vocab]: at every row, or at the rows `logitRows` lists. */
   studentLogits: Float32Array;
   teacherLogits: Float32Array;
+  /**
+   * The rows the logits are given at (ascending); they must include every row a logit loss looks
+   * at. Default: all rows.
+   */
+  logitRows?: Int32Array;
   /** [rows, dim] */
   studentHidden: Float32Array;
   teacherHidden: Float32Array;
@@ -51,7 +56,7 @@ export interface DistillLoss {
   mlm: number;
   cos: number;
   mse: number;
-  /** dL/d(student logits), [rows, vocab]; zero on rows no loss looks at. */
+  /** dL/d(student logits), shaped as the logits; zero on rows no loss looks at. */
   dStudentLogits: Float32Array;
   /** dL/d(student last hidden state), [rows, dim]. */
   dStudentHidden: Float32Array;
@@ -77,17 +82,26 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
   const { rows, vocab, dim, attentionMask, labels } = inputs;
   const { studentLogits, teacherLogits, studentHidden, teacherHidden } = inputs;
   const T = weights.temperature;
-  const dStudentLogits = new Float32Array(rows * vocab);
+  const logitRows = inputs.logitRows ?? Int32Array.from({ length: rows }, (_, r) => r);
+  const dStudentLogits = new Float32Array(logitRows.length * vocab);
   const dStudentHidden = new Float32Array(rows * dim);
 
+  // Offsets into the logits of the rows each loss looks at.
   const softRows: number[] = [];
   const maskedRows: number[] = [];
+  logitRows.forEach((r, i) => {
+    if (labels[r] !== -100) maskedRows.push(i);
+    if (weights.ceMaskedOnly ? labels[r] !== -100 : attentionMask[r] > 0) softRows.push(i);
+  });
   const realRows: number[] = [];
+  let needed = 0;
   for (let r = 0; r < rows; r++) {
     const real = attentionMask[r] > 0;
     if (real) realRows.push(r);
-    if (labels[r] !== -100) maskedRows.push(r);
-    if (weights.ceMaskedOnly ? labels[r] !== -100 : real) softRows.push(r);
+    if (labels[r] !== -100 || (real && !weights.ceMaskedOnly)) needed += 1;
+  }
+  if (needed !== new Set([...softRows, ...maskedRows]).size) {
+    throw new Error("logitRows must include every row the logit losses look at");
   }
 
   const logS = new Float64Array(vocab);
@@ -99,8 +113,8 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
   if (softRows.length > 0 && (weights.alphaCe !== 0 || weights.alphaMse !== 0)) {
     const ceScale = (weights.alphaCe * T) / softRows.length;
     const mseScale = (2 * weights.alphaMse) / softRows.length;
-    for (const r of softRows) {
-      const offset = r * vocab;
+    for (const i of softRows) {
+      const offset = i * vocab;
       if (weights.alphaCe !== 0) {
         logSoftmax(studentLogits, offset, vocab, T, logS);
         logSoftmax(teacherLogits, offset, vocab, T, logT);
@@ -128,13 +142,14 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
   let mlm = 0;
   if (maskedRows.length > 0) {
     const scale = weights.alphaMlm / maskedRows.length;
-    for (const r of maskedRows) {
-      const offset = r * vocab;
+    for (const i of maskedRows) {
+      const offset = i * vocab;
+      const label = labels[logitRows[i]];
       logSoftmax(studentLogits, offset, vocab, 1, logS);
-      mlm -= logS[labels[r]];
+      mlm -= logS[label];
       if (scale !== 0) {
         for (let v = 0; v < vocab; v++) dStudentLogits[offset + v] += scale * Math.exp(logS[v]);
-        dStudentLogits[offset + labels[r]] -= scale;
+        dStudentLogits[offset + label] -= scale;
       }
     }
     mlm /= maskedRows.length;
