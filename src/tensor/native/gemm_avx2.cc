@@ -21,10 +21,12 @@ struct Avx2Tile {
   static void run(int cols, long k, const float* ap, const float* bp, float* c, long ldc,
                   bool load, const float* bias) {
     __m256 acc[ROWS][2];
+    #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (long p = 0; p < k; ++p) {
       __m256 b0 = _mm256_load_ps(bp);
       __m256 b1 = _mm256_load_ps(bp + 8);
+      #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         __m256 a = _mm256_broadcast_ss(ap + r);
         acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
@@ -37,6 +39,7 @@ struct Avx2Tile {
     __m256i mask1 = column_mask(cols - 8);
     __m256 bias0 = bias ? _mm256_maskload_ps(bias, mask0) : _mm256_setzero_ps();
     __m256 bias1 = bias ? _mm256_maskload_ps(bias + 8, mask1) : _mm256_setzero_ps();
+    #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
       float* row = c + r * ldc;
       __m256 v0 = _mm256_add_ps(acc[r][0], bias0);

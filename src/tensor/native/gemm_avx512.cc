@@ -23,10 +23,12 @@ struct Avx512Tile {
   static void run(int cols, long k, const float* ap, const float* bp, float* c, long ldc,
                   bool load, const float* bias) {
     __m512 acc[ROWS][2];
+    #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (long p = 0; p < k; ++p) {
       __m512 b0 = _mm512_load_ps(bp);
       __m512 b1 = _mm512_load_ps(bp + 16);
+      #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         __m512 a = _mm512_set1_ps(ap[r]);
         acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
@@ -39,6 +41,7 @@ struct Avx512Tile {
     __mmask16 mask1 = column_mask(cols - 16);
     __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias) : _mm512_setzero_ps();
     __m512 bias1 = bias ? _mm512_maskz_loadu_ps(mask1, bias + 16) : _mm512_setzero_ps();
+    #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
       float* row = c + r * ldc;
       __m512 v0 = _mm512_add_ps(acc[r][0], bias0);

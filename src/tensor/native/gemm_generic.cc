@@ -14,11 +14,13 @@ struct GenericTile {
                   bool load, const float* bias) {
     float acc[ROWS][kNR] = {};
     for (long p = 0; p < k; ++p) {
+      #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         float av = ap[p * kMR + r];
         for (int j = 0; j < kNR; ++j) acc[r][j] += av * bp[p * kNR + j];
       }
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
       float* row = c + r * ldc;
       for (int j = 0; j < cols; ++j) {
