@@ -1,0 +1,79 @@
+// The model to fine-tune: a Hugging Face folder loaded with the task's head (a new head on a
+// pretrained encoder is initialised as Hugging Face does: normal(0, initializer_range), zero
+// biases), its config carrying the task's labels; and the output folder written back.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../io/atomic.js";
+import { loadConfig, type ModelConfig } from "../io/config.js";
+import { Checkpoint } from "../io/safetensors.js";
+import { createModel, saveModel, type TransformerModel } from "../models/index.js";
+import type { Backend } from "../tensor/backend.js";
+import type { LabelSet } from "./labels.js";
+import { TASKS, type TaskKind } from "./tasks.js";
+
+/** The tokenizer files a Hugging Face folder may have, copied unchanged into every output. */
+const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.txt",
+  "special_tokens_map.json",
+];
+
+export interface PreparedModel {
+  model: TransformerModel;
+  config: ModelConfig;
+  /** Writes a complete Hugging Face folder (config, fp32 weights, tokenizer files) into DIR. */
+  writeFolder(dir: string, dtype?: "F32" | "F16"): void;
+}
+
+/** The config's labels and problem type for the task. */
+export function configForTask(
+  config: ModelConfig,
+  task: TaskKind,
+  labels: LabelSet | null,
+): ModelConfig {
+  const updated = { ...config };
+  if (labels) {
+    updated.id2label = Object.fromEntries(labels.names.map((name, id) => [id, name]));
+    updated.label2id = Object.fromEntries(labels.names.map((name, id) => [name, id]));
+    updated.numLabels = labels.size;
+  }
+  if (task === "regression") {
+    updated.id2label = { 0: "LABEL_0" };
+    updated.label2id = { LABEL_0: 0 };
+    updated.numLabels = 1;
+    updated.problemType = "regression";
+  } else if (task === "text-classification") {
+    updated.problemType = "single_label_classification";
+  }
+  return updated;
+}
+
+/**
+ * Loads `modelDir` (or, when resuming, the weights from `weightsDir`) with the task's head.
+ * `seed` seeds the initialisation of a new head.
+ */
+export function prepareModel(
+  modelDir: string,
+  task: TaskKind,
+  labels: LabelSet | null,
+  backend: Backend,
+  seed: number,
+  weightsDir: string = modelDir,
+): PreparedModel {
+  const config = configForTask(loadConfig(modelDir), task, labels);
+  const model = createModel(config, Checkpoint.open(weightsDir), backend, {
+    head: TASKS[task].head,
+    seed,
+    sourceName: join(weightsDir, "model.safetensors"),
+  });
+  const writeFolder = (dir: string, dtype: "F32" | "F16" = "F32") => {
+    saveModel(model, config, dir, { dtype });
+    for (const name of TOKENIZER_FILES) {
+      const source = join(modelDir, name);
+      if (existsSync(source)) writeFileAtomic(join(dir, name), readFileSync(source));
+    }
+  };
+  return { model, config, writeFolder };
+}
