@@ -1,7 +1,9 @@
 // The backends every kernel and model test runs with: the reference, and each fast backend that
-// loads here at 1 and 2 threads. Created once per process and reused.
+// loads here (WebAssembly always; native when its addon is built) at 1 and 2 threads. Created once
+// per process and reused.
 
 import type { Backend } from "../src/tensor/backend.js";
+import { tryNativeBackend } from "../src/tensor/native/try-native.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 
@@ -18,6 +20,8 @@ export function fastBackends(): Promise<NamedBackend[]> {
     const list: NamedBackend[] = [];
     for (const threads of [1, 2]) {
       list.push({ label: `wasm/${threads}`, backend: await WasmBackend.create({ threads }) });
+      const native = await tryNativeBackend(threads);
+      if (native) list.push({ label: `native/${threads}`, backend: native });
     }
     return list;
   })();
