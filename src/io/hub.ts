@@ -5,7 +5,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { defaultCacheDir, isCommitHash, RepoCache } from "./hub-cache.js";
-import { downloadBlob, type HubClient, HubUnreachableError, lookupFile } from "./hub-http.js";
+import {
+  downloadBlob,
+  type FileLookup,
+  type HubClient,
+  HubUnreachableError,
+  lookupFile,
+} from "./hub-http.js";
 
 export interface ResolveModelOptions {
   /** A branch, tag or commit hash; default "main". */
@@ -119,7 +125,7 @@ class SnapshotFetcher {
       if (this.cache.isKnownAbsent(this.commit, file)) return this.absent(file, required);
     }
     if (this.offline) return this.fetchFromCache(file, required);
-    let lookup: Awaited<ReturnType<typeof lookupFile>>;
+    let lookup: FileLookup;
     try {
       lookup = await lookupFile(this.client, this.commit ?? this.revision, file);
     } catch (error) {
@@ -134,20 +140,20 @@ class SnapshotFetcher {
           "the cache only with HF_HUB_OFFLINE=1, or pass a local model directory",
       );
     }
+    const commit = this.commit ?? (lookup.found ? lookup.metadata.commit : lookup.commit);
+    if (commit !== undefined && this.commit === undefined) {
+      this.commit = commit;
+      this.cache.writeRef(this.revision, commit);
+    }
     if (!lookup.found) {
-      const commit = lookup.commit ?? this.commit;
       if (commit !== undefined) this.cache.markAbsent(commit, file);
       return this.absent(file, required);
     }
     const { metadata } = lookup;
-    if (this.commit === undefined) {
-      this.commit = metadata.commit;
-      this.cache.writeRef(this.revision, metadata.commit);
-    }
-    if (!this.cache.has(this.commit, file)) {
+    if (!this.cache.has(metadata.commit, file)) {
       const blob = this.cache.blobPath(metadata.etag);
       if (!existsSync(blob)) await downloadBlob(this.client, file, metadata, blob);
-      this.cache.link(this.commit, file, metadata.etag);
+      this.cache.link(metadata.commit, file, metadata.etag);
     }
     return true;
   }
