@@ -1,7 +1,10 @@
 // The subcommand registry. Each command lives in its own file under ./commands/.
 
+import { bench } from "./commands/bench.js";
 import { decode } from "./commands/decode.js";
+import { forward } from "./commands/forward.js";
 import { tokenize } from "./commands/tokenize.js";
+import { trainCommand } from "./commands/train.js";
 
 export interface Command {
   /** One line for the command list. */
@@ -13,6 +16,9 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  bench,
   decode,
+  forward,
   tokenize,
+  train: trainCommand,
 };
