@@ -1,0 +1,141 @@
+// feature-extraction: the model's last hidden states, as Hugging Face returns them ([1][tokens]
+// [hidden] per text), or one pooled vector per text (mean or [CLS]), optionally unit length.
+
+import { UserError } from "../errors.js";
+import { type Callable, DEFAULT_BATCH_SIZE, Pipeline } from "./base.js";
+import { EMBEDDED_MODEL_DIR, loadForTask, type PipelineLoadOptions } from "./load.js";
+import { normalizeL2 } from "./math.js";
+import { OptionReader, readTruncation, TRUNCATION_OPTIONS, type Truncation } from "./options.js";
+import { POOLINGS, type Pooling, pool } from "./pooling.js";
+
+export interface FeatureExtractionOptions {
+  /** Pool the tokens into one vector per text. */
+  pooling?: Pooling;
+  /** Scale each returned vector to unit length. */
+  normalize?: boolean;
+  truncation?: boolean;
+  max_length?: number;
+  batch_size?: number;
+}
+
+const OPTIONS = ["pooling", "normalize", "batch_size", ...TRUNCATION_OPTIONS];
+
+/** [1][tokens][hidden] without pooling; [hidden] with it. */
+export type FeatureExtractionOutput = number[][][] | number[];
+
+export class FeatureExtractionPipeline extends Pipeline {
+  /** Default model: the embedded teacher (models/bert-mini-sotu); any checkpoint's encoder works. */
+  static async fromPretrained(
+    model: string = EMBEDDED_MODEL_DIR,
+    options?: PipelineLoadOptions,
+  ): Promise<Callable<FeatureExtractionPipeline>> {
+    const loaded = await loadForTask("feature-extraction", "base", model, options);
+    return new FeatureExtractionPipeline(
+      "feature-extraction",
+      loaded,
+    ) as Callable<FeatureExtractionPipeline>;
+  }
+
+  async run(text: string, options?: FeatureExtractionOptions): Promise<FeatureExtractionOutput>;
+  async run(
+    texts: string[],
+    options?: FeatureExtractionOptions,
+  ): Promise<FeatureExtractionOutput[]>;
+  async run(
+    inputs: string | string[],
+    options: FeatureExtractionOptions = {},
+  ): Promise<FeatureExtractionOutput | FeatureExtractionOutput[]> {
+    const reader = new OptionReader(this.task, options as Record<string, unknown>, OPTIONS);
+    const pooling = reader.has("pooling") ? this.pooling(reader.raw("pooling")) : null;
+    const normalize = reader.bool("normalize", false);
+    const batchSize = reader.int("batch_size", DEFAULT_BATCH_SIZE);
+    const truncation = readTruncation(reader);
+    const texts = Array.isArray(inputs) ? inputs : [inputs];
+    const results: FeatureExtractionOutput[] = [];
+    if (pooling) {
+      for (const vector of this.embed(texts, pooling, normalize, batchSize, truncation)) {
+        results.push(Array.from(vector));
+      }
+    } else {
+      for (const states of this.tokenStates(texts, normalize, batchSize, truncation)) {
+        results.push([states.map((vector) => Array.from(vector))]);
+      }
+    }
+    return Array.isArray(inputs) ? results : results[0];
+  }
+
+  /**
+   * One pooled vector per text, as Float32Arrays (what semantic search stores); long texts are
+   * cut to what the model reads.
+   */
+  embedTexts(
+    texts: string[],
+    pooling: Pooling,
+    normalize: boolean,
+    batchSize = DEFAULT_BATCH_SIZE,
+  ): Float32Array[] {
+    const maxLength = Math.min(this.tokenizer.modelMaxLength, this.config.maxPositionEmbeddings);
+    return this.embed(texts, pooling, normalize, batchSize, { truncation: true, maxLength });
+  }
+
+  private embed(
+    texts: string[],
+    pooling: Pooling,
+    normalize: boolean,
+    batchSize: number,
+    truncation: Truncation,
+  ): Float32Array[] {
+    const encodings = this.encodeAll(texts, truncation);
+    const size = this.config.hiddenSize;
+    const vectors: Float32Array[] = [];
+    this.forwardBatches(encodings, batchSize, (outputs, first, count, seq) => {
+      for (let b = 0; b < count; b++) {
+        const mask = encodings[first + b].attentionMask;
+        const vector = pool(pooling, outputs.lastHiddenState, b * seq * size, mask, size);
+        if (normalize) normalizeL2(vector);
+        vectors.push(vector);
+      }
+    });
+    return vectors;
+  }
+
+  private tokenStates(
+    texts: string[],
+    normalize: boolean,
+    batchSize: number,
+    truncation: Truncation,
+  ): Float32Array[][] {
+    const encodings = this.encodeAll(texts, truncation);
+    const size = this.config.hiddenSize;
+    const states: Float32Array[][] = [];
+    this.forwardBatches(encodings, batchSize, (outputs, first, count, seq) => {
+      for (let b = 0; b < count; b++) {
+        const tokens: Float32Array[] = [];
+        for (let t = 0; t < encodings[first + b].ids.length; t++) {
+          const at = (b * seq + t) * size;
+          const vector = outputs.lastHiddenState.slice(at, at + size);
+          if (normalize) normalizeL2(vector);
+          tokens.push(vector);
+        }
+        states.push(tokens);
+      }
+    });
+    return states;
+  }
+
+  private encodeAll(texts: string[], truncation: Truncation) {
+    return texts.map((text) => {
+      if (typeof text !== "string") {
+        throw new UserError(
+          `${this.task} takes a string or a list of strings, got ${JSON.stringify(text)}`,
+        );
+      }
+      return this.encode(text, null, truncation);
+    });
+  }
+
+  private pooling(value: unknown): Pooling {
+    if (POOLINGS.includes(value as Pooling)) return value as Pooling;
+    throw new UserError(`pooling must be "mean" or "cls", got ${JSON.stringify(value)}`);
+  }
+}
