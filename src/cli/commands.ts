@@ -2,7 +2,9 @@
 
 import { bench } from "./commands/bench.js";
 import { decode } from "./commands/decode.js";
+import { demo } from "./commands/demo.js";
 import { forward } from "./commands/forward.js";
+import { predict } from "./commands/predict.js";
 import { tokenize } from "./commands/tokenize.js";
 import { trainCommand } from "./commands/train.js";
 
@@ -18,7 +20,9 @@ export interface Command {
 export const commands: Record<string, Command> = {
   bench,
   decode,
+  demo,
   forward,
+  predict,
   tokenize,
   train: trainCommand,
 };

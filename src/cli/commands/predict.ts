@@ -1,0 +1,115 @@
+// `distilbert predict TASK`: one pipeline call from the command line, its output printed as JSON.
+
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { UserError } from "../../errors.js";
+import { pipeline, TASKS, TASKS_WITH_DEFAULT_MODEL, type Task } from "../../pipelines/index.js";
+import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
+import type { Command } from "../commands.js";
+
+const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPUT]
+
+Runs a pipeline and prints its output as JSON, in Hugging Face's format.
+
+TASK is one of: ${TASKS.join(", ")}.
+
+INPUT is what the pipeline takes, as JSON: a string, a list of strings, {"text", "text_pair"}
+(text-classification), {"question", "context"} (question-answering), {"question", "choices"}
+(multiple-choice). Text that is not JSON is taken as one plain string. Without INPUT, inputs are
+read from stdin, one a line (JSON or plain text), and outputs written one JSON line each.
+
+Options:
+  --model DIR_OR_ID  a model folder, or a Hugging Face Hub id (downloaded into the Hub cache);
+                     default for ${TASKS_WITH_DEFAULT_MODEL.join(" and ")}: the embedded teacher
+  --options JSON     the pipeline's options under Hugging Face's names, e.g.
+                     fill-mask: top_k, targets; text-classification: top_k, function_to_apply,
+                     truncation, max_length; token-classification: aggregation_strategy,
+                     ignore_labels; question-answering: top_k, doc_stride, max_answer_len,
+                     max_seq_len, max_question_len, handle_impossible_answer;
+                     feature-extraction: pooling ("mean" or "cls"), normalize;
+                     zero-shot-classification: candidate_labels, hypothesis_template,
+                     multi_label; all: batch_size
+  --revision REV     Hub models: branch, tag or commit (default main)
+  --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto)
+
+Examples:
+  distilbert predict fill-mask "The [MASK] of the United States shall be vested in a President."
+  distilbert predict ner --model ./my-ner --options '{"aggregation_strategy": "simple"}' \\
+    "Hugo Chavez met Angela Merkel in Berlin."
+  distilbert predict question-answering --model ./my-squad \\
+    '{"question": "Who sailed?", "context": "Ishmael sailed on the Pequod."}'
+  cat sentences.txt | distilbert predict sentiment-analysis --model ./my-sst2`;
+
+/** JSON when it parses to text, a list or an object; otherwise the plain text itself. */
+export function parseInput(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "string" || (typeof value === "object" && value !== null)) return value;
+  } catch {
+    // Not JSON: a plain string.
+  }
+  return text;
+}
+
+function parseOptions(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(
+      `--options must be a JSON object, e.g. '{"top_k": 3}': ${(error as Error).message}`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new UserError(`--options must be a JSON object, e.g. '{"top_k": 3}', got ${text}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export const predict: Command = {
+  summary: "run a pipeline (fill-mask, ner, question-answering, ...) and print JSON",
+  help,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        model: { type: "string" },
+        options: { type: "string" },
+        revision: { type: "string" },
+        backend: { type: "string", default: "auto" },
+      },
+    });
+    const [task, input, ...extra] = positionals;
+    if (task === undefined) throw new UserError(`predict needs a TASK: ${TASKS.join(", ")}`);
+    if (!(TASKS as readonly string[]).includes(task)) {
+      throw new UserError(`unknown task '${task}'; tasks: ${TASKS.join(", ")}`);
+    }
+    if (extra.length > 0) {
+      throw new UserError(
+        `predict takes one INPUT (quote it, or give a JSON list); got also: ${extra.join(" ")}`,
+      );
+    }
+    if (!BACKEND_CHOICES.includes(values.backend as BackendChoice)) {
+      throw new UserError(
+        `--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${values.backend}`,
+      );
+    }
+    const options = parseOptions(values.options);
+    const pipe = (await pipeline(task as Task, values.model, {
+      backend: values.backend as BackendChoice,
+      revision: values.revision,
+    })) as unknown as (inputs: unknown, options: unknown) => Promise<unknown>;
+    if (input !== undefined) {
+      process.stdout.write(`${JSON.stringify(await pipe(parseInput(input), options), null, 2)}\n`);
+      return 0;
+    }
+    const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+    for await (const line of lines) {
+      if (line.trim() === "") continue;
+      process.stdout.write(`${JSON.stringify(await pipe(parseInput(line), options))}\n`);
+    }
+    return 0;
+  },
+};
