@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "pool.h"
 
 namespace {
@@ -56,18 +60,48 @@ void pack_a(const Operand& a, long i0, long rows, long p0, long depth, int mr, f
   }
 }
 
+// Packs one micro-panel of a transposed B: out[p * nr + c] = src[c * ld + p]. Writing the panel
+// column by column would touch a new cache line on every store (the panel is about the size of
+// L1), so it goes four depths at a time, transposing 4 x 4 blocks, writing whole panel rows.
+void pack_b_transposed(const float* src, long ld, long depth, int cols, int nr, float* out) {
+  long p = 0;
+#if defined(__SSE2__)
+  if (cols == nr && nr % 4 == 0) {
+    for (; p + 4 <= depth; p += 4) {
+      float* dst = out + p * nr;
+      for (int c = 0; c < nr; c += 4) {
+        const float* s = src + c * ld + p;
+        if (p % 16 == 0) {
+          for (int i = 0; i < 4; ++i) {
+            _mm_prefetch(reinterpret_cast<const char*>(s + i * ld + 64), _MM_HINT_T0);
+          }
+        }
+        __m128 r0 = _mm_loadu_ps(s);
+        __m128 r1 = _mm_loadu_ps(s + ld);
+        __m128 r2 = _mm_loadu_ps(s + 2 * ld);
+        __m128 r3 = _mm_loadu_ps(s + 3 * ld);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(dst + c, r0);
+        _mm_storeu_ps(dst + nr + c, r1);
+        _mm_storeu_ps(dst + 2 * nr + c, r2);
+        _mm_storeu_ps(dst + 3 * nr + c, r3);
+      }
+    }
+  }
+#endif
+  for (; p < depth; ++p) {
+    float* dst = out + p * nr;
+    for (int c = 0; c < cols; ++c) dst[c] = src[c * ld + p];
+    for (int c = cols; c < nr; ++c) dst[c] = 0.0f;
+  }
+}
+
 // Packs op(B)[depth p0.., cols j0..] into micro-panels of nr columns, zero-padding the last one.
 void pack_b(const Operand& b, long p0, long depth, long j0, long cols, int nr, float* out) {
   for (long jr = 0; jr < cols; jr += nr) {
     int panel_cols = static_cast<int>(std::min<long>(nr, cols - jr));
     if (b.transposed) {
-      for (int c = 0; c < panel_cols; ++c) {
-        const float* src = b.data + (j0 + jr + c) * b.ld + p0;
-        for (long p = 0; p < depth; ++p) out[p * nr + c] = src[p];
-      }
-      for (int c = panel_cols; c < nr; ++c) {
-        for (long p = 0; p < depth; ++p) out[p * nr + c] = 0.0f;
-      }
+      pack_b_transposed(b.data + (j0 + jr) * b.ld + p0, b.ld, depth, panel_cols, nr, out);
     } else {
       for (long p = 0; p < depth; ++p) {
         const float* src = b.data + (p0 + p) * b.ld + j0 + jr;
