@@ -294,6 +294,8 @@ function encodeQuestion(
     truncation: "only_second",
     stride: Math.floor(maxLength / 4),
     returnOverflowing: true,
+    // Windows over the whole context, not only its first maxLength tokens.
+    tokenizeWholeInput: true,
   });
   return [first, ...first.overflowing].map((window) => {
     const contextOffsets = window.sequenceIds.map((id, t) => (id === 1 ? window.offsets[t] : null));
