@@ -176,6 +176,28 @@ const CASES: GradCase[] = [
     labels: (b, _s, rng) => ({ labels: ints(b, () => int(rng, 2)) }),
   },
   {
+    name: "BERT token classification",
+    config: bert({ id2label: { 0: "O", 1: "B", 2: "I" } }),
+    head: "token-classification",
+    labels: (b, s, rng) => ({ labels: ints(b * s, (i) => (i % 4 === 3 ? -100 : int(rng, 3))) }),
+  },
+  {
+    name: "BERT question answering",
+    config: bert(),
+    head: "question-answering",
+    labels: (b, s, rng) => ({
+      startPositions: ints(b, () => int(rng, s)),
+      endPositions: ints(b, () => int(rng, s)),
+    }),
+  },
+  {
+    name: "BERT multiple choice (pooler)",
+    config: bert(),
+    head: "multiple-choice",
+    choices: 2,
+    labels: (b, _s, rng) => ({ labels: ints(b, () => int(rng, 2)) }),
+  },
+  {
     name: "BERT base, gradient given on the last hidden state",
     config: bert(),
     head: "base",

@@ -1,19 +1,27 @@
-// BERT (token types, pooler) with the masked-LM and sequence-classification heads, under Hugging
-// Face's parameter names: the base model's keys have no prefix; a head model's start with `bert.`.
+// BERT (token types, pooler) with each of Hugging Face's heads, under Hugging Face's parameter
+// names: the base model's keys have no prefix; a head model's start with `bert.`.
 
-import { UserError } from "../errors.js";
 import type { ModelConfig } from "../io/config.js";
 import type { Backend } from "../tensor/backend.js";
 import { Encoder, type EncoderNames } from "./encoder.js";
-import { FirstTokenHead, type Head, MaskedLMHead } from "./heads.js";
+import {
+  FirstTokenHead,
+  type Head,
+  MaskedLMHead,
+  QuestionAnsweringHead,
+  TokenClassificationHead,
+} from "./heads.js";
 import { TransformerModel } from "./model.js";
 import type { HeadKind } from "./types.js";
 import { makeLinear, makeNorm, type ParameterFactory } from "./weights.js";
 
-export const BERT_ARCHITECTURES: Partial<Record<HeadKind, string>> = {
+export const BERT_ARCHITECTURES: Record<HeadKind, string> = {
   base: "BertModel",
   "masked-lm": "BertForMaskedLM",
   "sequence-classification": "BertForSequenceClassification",
+  "token-classification": "BertForTokenClassification",
+  "question-answering": "BertForQuestionAnswering",
+  "multiple-choice": "BertForMultipleChoice",
 };
 
 const PREFIX = "bert.";
@@ -59,43 +67,57 @@ export function createBert(
   factory: ParameterFactory,
   backend: Backend,
 ): TransformerModel {
-  const architecture = BERT_ARCHITECTURES[head];
-  if (!architecture) {
-    throw new UserError(
-      `BERT with a ${head} head is not supported; supported: ${Object.values(BERT_ARCHITECTURES).join(", ")}`,
-    );
-  }
   const prefix = head === "base" ? "" : PREFIX;
   const encoder = new Encoder(backend, config, factory, encoderNames(prefix), true);
   const h = config.hiddenSize;
   let headImpl: Head;
-  if (head === "masked-lm") {
-    headImpl = new MaskedLMHead(
-      backend,
-      makeLinear(factory, "cls.predictions.transform.dense", h, h, "head"),
-      makeNorm(factory, "cls.predictions.transform.LayerNorm", h, config.layerNormEps, "head"),
-      encoder.word,
-      factory.make(DECODER_BIAS, [config.vocabSize], "zeros", "head"),
-      config.activation,
-    );
-  } else {
-    const pooler = makeLinear(factory, `${prefix}pooler.dense`, h, h, "head");
-    const classifier =
-      head === "sequence-classification"
-        ? makeLinear(factory, "classifier", h, config.numLabels, "head")
-        : null;
-    headImpl = new FirstTokenHead(
-      backend,
-      classifier ? "sequence-classification" : "pooler",
-      pooler,
-      "tanh",
-      classifier,
-      config.classifierDropout,
-      config.problemType,
-    );
+  switch (head) {
+    case "masked-lm":
+      headImpl = new MaskedLMHead(
+        backend,
+        makeLinear(factory, "cls.predictions.transform.dense", h, h, "head"),
+        makeNorm(factory, "cls.predictions.transform.LayerNorm", h, config.layerNormEps, "head"),
+        encoder.word,
+        factory.make(DECODER_BIAS, [config.vocabSize], "zeros", "head"),
+        config.activation,
+      );
+      break;
+    case "base":
+    case "sequence-classification":
+    case "multiple-choice": {
+      const pooler = makeLinear(factory, `${prefix}pooler.dense`, h, h, "head");
+      const outputs = head === "multiple-choice" ? 1 : config.numLabels;
+      const classifier =
+        head === "base" ? null : makeLinear(factory, "classifier", h, outputs, "head");
+      headImpl = new FirstTokenHead(
+        backend,
+        head === "base" ? "pooler" : head,
+        pooler,
+        "tanh",
+        classifier,
+        config.classifierDropout,
+        config.problemType,
+      );
+      break;
+    }
+    case "token-classification":
+      headImpl = new TokenClassificationHead(
+        backend,
+        makeLinear(factory, "classifier", h, config.numLabels, "head"),
+        config.classifierDropout,
+      );
+      break;
+    case "question-answering":
+      // No dropout before qa_outputs in Hugging Face's BertForQuestionAnswering.
+      headImpl = new QuestionAnsweringHead(
+        backend,
+        makeLinear(factory, "qa_outputs", h, 2, "head"),
+        0,
+      );
+      break;
   }
   return new TransformerModel(
-    architecture,
+    BERT_ARCHITECTURES[head],
     head,
     config,
     backend,
