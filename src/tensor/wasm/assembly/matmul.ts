@@ -1,13 +1,14 @@
-// Matrix multiply C[m, n] (+)= op(A) op(B) (+ bias), packed and cache-blocked around a 4x8
+// Matrix multiply C[m, n] (+)= op(A) op(B) (+ bias), packed and cache-blocked around a 5x8
 // register tile of f32x4 accumulators. Each thread owns a band of C's columns (or rows when C is
 // tall and narrow) and packs its own panels into its workspace, so threads never share writes.
 
-// Register tile: MR rows by NR columns (two f32x4 per row).
-const MR: i32 = 4;
+// Register tile: MR rows by NR columns (two f32x4 per row): 10 accumulators, 2 B vectors and the
+// broadcast A value fit the 16 SIMD registers V8 has on x64 without spilling (6x8 spills: -30%).
+const MR: i32 = 5;
 const NR: i32 = 8;
 // Cache blocks: an A block MC x KC stays in L2, a B panel KC x NR in L1.
 const KC: i32 = 256;
-const MC: i32 = 128;
+const MC: i32 = 120;
 const NC: i32 = 2048;
 
 /** Bytes of workspace one thread needs for matmul. */
@@ -35,7 +36,9 @@ function packA(
     const full = ib + MR <= mEnd;
     if (full && transA) {
       for (let p = 0; p < kb; p++) {
-        v128.store(dst, v128.load(elementA(a, true, m, k, ib, p0 + p)));
+        const src = elementA(a, true, m, k, ib, p0 + p);
+        v128.store(dst, v128.load(src));
+        store<f32>(dst, load<f32>(src, 16), 16);
         dst += MR << 2;
       }
     } else if (full) {
@@ -47,6 +50,7 @@ function packA(
         store<f32>(dst, load<f32>(src + rowBytes), 4);
         store<f32>(dst, load<f32>(src + 2 * rowBytes), 8);
         store<f32>(dst, load<f32>(src + 3 * rowBytes), 12);
+        store<f32>(dst, load<f32>(src + 4 * rowBytes), 16);
         dst += MR << 2;
       }
     } else {
@@ -116,10 +120,11 @@ function packB(
 }
 
 // C tile [MR, NR] at c (row stride ldc bytes) += packed A panel x packed B panel.
-function kernel4x8(pa: usize, pb: usize, c: usize, ldc: usize, kb: i32): void {
+function kernel5x8(pa: usize, pb: usize, c: usize, ldc: usize, kb: i32): void {
   const c1 = c + ldc;
   const c2 = c1 + ldc;
   const c3 = c2 + ldc;
+  const c4 = c3 + ldc;
   let t00 = v128.load(c);
   let t01 = v128.load(c, 16);
   let t10 = v128.load(c1);
@@ -128,6 +133,8 @@ function kernel4x8(pa: usize, pb: usize, c: usize, ldc: usize, kb: i32): void {
   let t21 = v128.load(c2, 16);
   let t30 = v128.load(c3);
   let t31 = v128.load(c3, 16);
+  let t40 = v128.load(c4);
+  let t41 = v128.load(c4, 16);
   for (let p = 0; p < kb; p++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -143,6 +150,9 @@ function kernel4x8(pa: usize, pb: usize, c: usize, ldc: usize, kb: i32): void {
     a = v128.load32_splat(pa, 12);
     t30 = f32x4.add(t30, f32x4.mul(a, b0));
     t31 = f32x4.add(t31, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 16);
+    t40 = f32x4.add(t40, f32x4.mul(a, b0));
+    t41 = f32x4.add(t41, f32x4.mul(a, b1));
     pa += MR << 2;
     pb += NR << 2;
   }
@@ -154,6 +164,8 @@ function kernel4x8(pa: usize, pb: usize, c: usize, ldc: usize, kb: i32): void {
   v128.store(c2, t21, 16);
   v128.store(c3, t30);
   v128.store(c3, t31, 16);
+  v128.store(c4, t40);
+  v128.store(c4, t41, 16);
 }
 
 // A partial tile: run the kernel on a zero-padded copy, then copy the valid corner back.
@@ -173,7 +185,7 @@ function edgeTile(
       store<f32>(at, r < rows && j < cols ? load<f32>(c + ((<usize>(r * n + j)) << 2)) : 0);
     }
   }
-  kernel4x8(pa, pb, tile, NR << 2, kb);
+  kernel5x8(pa, pb, tile, NR << 2, kb);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < cols; j++) {
       store<f32>(c + ((<usize>(r * n + j)) << 2), load<f32>(tile + ((<usize>(r * NR + j)) << 2)));
@@ -259,7 +271,7 @@ export function matmul(
             const pa = packedA + ((<usize>((ir - ic) * kb)) << 2);
             const at = c + ((<usize>(ir * n + jr)) << 2);
             const rows = min<i32>(MR, iEnd - ir);
-            if (rows === MR && cols === NR) kernel4x8(pa, pb, at, ldc, kb);
+            if (rows === MR && cols === NR) kernel5x8(pa, pb, at, ldc, kb);
             else edgeTile(pa, pb, at, n, rows, cols, kb, tile);
           }
         }
