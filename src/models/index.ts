@@ -67,6 +67,11 @@ export function createModel(
 ): TransformerModel {
   const configHead = headOfConfig(config);
   const head = options.head ?? configHead;
+  if (head === "masked-lm" && config.raw.tie_word_embeddings === false) {
+    throw new UserError(
+      "config.json sets tie_word_embeddings to false: a masked-LM decoder separate from the word embeddings is not supported",
+    );
+  }
   const aliases = config.modelType === "distilbert" ? distilBertAliases(head) : bertAliases(head);
   const factory = new ParameterFactory(backend, {
     source: weights,
