@@ -5,12 +5,12 @@
       "sources": [
         "addon.cc",
         "gemm.cc",
-        "gemm_generic.cc",
-        "kernel_sets.cc",
+        "set_generic.cc",
+        "kernel_set.cc",
         "kernels.cc",
         "pool.cc"
       ],
-      "cflags": ["-O3"],
+      "cflags": ["-O3", "-fno-trapping-math", "-fopenmp-simd"],
       "cflags_cc": ["-O3", "-std=c++17"],
       "conditions": [
         ["target_arch=='x64'", {
@@ -25,16 +25,16 @@
         {
           "target_name": "distilbert_avx2",
           "type": "static_library",
-          "sources": ["gemm_avx2.cc"],
-          "cflags": ["-fPIC", "-O3", "-mavx2", "-mfma"],
+          "sources": ["set_avx2.cc"],
+          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-fopenmp-simd", "-mavx2", "-mfma"],
           "cflags_cc": ["-std=c++17"],
           "xcode_settings": {"OTHER_CFLAGS": ["-mavx2", "-mfma"]}
         },
         {
           "target_name": "distilbert_avx512",
           "type": "static_library",
-          "sources": ["gemm_avx512.cc"],
-          "cflags": ["-fPIC", "-O3", "-mavx512f", "-mavx2", "-mfma"],
+          "sources": ["set_avx512.cc"],
+          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-fopenmp-simd", "-mavx512f", "-mavx2", "-mfma"],
           "cflags_cc": ["-std=c++17"],
           "xcode_settings": {"OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma"]}
         }

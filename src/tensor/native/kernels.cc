@@ -1,7 +1,6 @@
 #include "kernels.h"
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <vector>
@@ -45,22 +44,7 @@ void attention_forward(Context& ctx, const float* q, const float* k, const float
     float* p = probs + task * seq * seq;
     gemm(ks, seq, seq, head_dim, {q + offset, hidden, false}, {k + offset, hidden, true}, p, seq,
          false, nullptr);
-    const float* mask = key_mask + b * seq;
-    for (long i = 0; i < seq; ++i) {
-      float* row = p + i * seq;
-      float max = -INFINITY;
-      for (long j = 0; j < seq; ++j) {
-        row[j] = mask[j] == 0.0f ? -FLT_MAX : row[j] * scale;
-        max = std::max(max, row[j]);
-      }
-      double total = 0.0;
-      for (long j = 0; j < seq; ++j) {
-        row[j] = std::exp(row[j] - max);
-        total += row[j];
-      }
-      float inverse = static_cast<float>(1.0 / total);
-      for (long j = 0; j < seq; ++j) row[j] *= inverse;
-    }
+    for (long i = 0; i < seq; ++i) ks.softmax_row(p + i * seq, key_mask + b * seq, seq, scale);
     const float* weights = p;
     if (dropout_mask) {
       float* dropped = scratch(scratch_a, seq * seq);
@@ -182,63 +166,21 @@ void layer_norm_backward(Context& ctx, const float* d_out, const float* x, const
   }
 }
 
-namespace {
-
-constexpr float kSqrtHalf = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-constexpr float kSqrt2OverPi = 0.79788456080286536f;
-
-float activation_value(Activation kind, float x) {
-  switch (kind) {
-    case Activation::kGelu:
-      return 0.5f * x * (1.0f + std::erf(x * kSqrtHalf));
-    case Activation::kRelu:
-      return x > 0.0f ? x : 0.0f;
-    case Activation::kSilu:
-      return x / (1.0f + std::exp(-x));
-    case Activation::kGeluNew:
-      return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-  }
-  return 0.0f;
-}
-
-float activation_derivative(Activation kind, float x) {
-  switch (kind) {
-    case Activation::kGelu:
-      return 0.5f * (1.0f + std::erf(x * kSqrtHalf)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-    case Activation::kRelu:
-      return x > 0.0f ? 1.0f : 0.0f;
-    case Activation::kSilu: {
-      float s = 1.0f / (1.0f + std::exp(-x));
-      return s * (1.0f + x * (1.0f - s));
-    }
-    case Activation::kGeluNew: {
-      float t = std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x));
-      return 0.5f * (1.0f + t) +
-             0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * x * x);
-    }
-  }
-  return 0.0f;
-}
-
-}  // namespace
-
 void activation_forward(Context& ctx, Activation kind, const float* x, float* out, long n) {
-  Ranges ranges = split(n, ctx.pool, 4096);
-  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
-    for (long i = ranges.begin(chunk); i < ranges.end(chunk); ++i) {
-      out[i] = activation_value(kind, x[i]);
-    }
+  Ranges ranges = split(n, ctx.pool, 8192);
+  parallel_for(ctx.pool, ranges.chunks, [&](int c) {
+    long begin = ranges.begin(c);
+    ctx.kernels->activation_forward(kind, x + begin, out + begin, ranges.end(c) - begin);
   });
 }
 
 void activation_backward(Context& ctx, Activation kind, const float* x, const float* d_out,
                          float* dx, long n) {
-  Ranges ranges = split(n, ctx.pool, 4096);
-  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
-    for (long i = ranges.begin(chunk); i < ranges.end(chunk); ++i) {
-      dx[i] = activation_derivative(kind, x[i]) * d_out[i];
-    }
+  Ranges ranges = split(n, ctx.pool, 8192);
+  parallel_for(ctx.pool, ranges.chunks, [&](int c) {
+    long begin = ranges.begin(c);
+    ctx.kernels->activation_backward(kind, x + begin, d_out + begin, dx + begin,
+                                     ranges.end(c) - begin);
   });
 }
 

@@ -5,8 +5,6 @@
 #include "gemm.h"
 #include "pool.h"
 
-enum class Activation { kGelu = 0, kRelu = 1, kSilu = 2, kGeluNew = 3 };
-
 struct Context {
   Pool pool;
   const KernelSet* kernels;

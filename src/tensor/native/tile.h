@@ -5,7 +5,9 @@
 
 #include <utility>
 
-#include "gemm.h"
+#include "kernel_set.h"
+
+namespace {
 
 template <template <int> class Tile, int... Rows>
 void dispatch_rows(std::integer_sequence<int, Rows...>, int rows, int cols, long k,
@@ -22,3 +24,5 @@ void tile_any_rows(int rows, int cols, long k, const float* ap, const float* bp,
   dispatch_rows<Tile>(std::make_integer_sequence<int, MR>(), rows, cols, k, ap, bp, c, ldc, load,
                       bias);
 }
+
+}  // namespace

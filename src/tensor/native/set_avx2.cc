@@ -1,9 +1,11 @@
-// AVX2 + FMA micro-kernel: a 6 x 16 tile held in 12 ymm accumulators. Compiled with
-// -mavx2 -mfma in its own translation unit; only called when the CPU has both.
+// The AVX2 + FMA kernel set: a 6 x 16 matrix-multiply tile held in 12 ymm accumulators, and the
+// elementwise loops at 8 floats a vector. Compiled with -mavx2 -mfma in its own translation unit;
+// used only when the CPU has both.
 
 #include <immintrin.h>
 
-#include "gemm.h"
+#include "elementwise.h"
+#include "kernel_set.h"
 #include "tile.h"
 
 namespace {
@@ -66,6 +68,7 @@ struct Avx2Tile {
 }  // namespace
 
 const KernelSet& avx2_kernel_set() {
-  static const KernelSet set = {"avx2", kMR, kNR, 120, 256, 2048, &tile_any_rows<Avx2Tile, kMR>};
+  static const KernelSet set = {"avx2", kMR, kNR, 120, 256, 2048, &tile_any_rows<Avx2Tile, kMR>, &activation_forward,
+                                &activation_backward, &softmax_row};
   return set;
 }

@@ -1,10 +1,11 @@
-// AVX-512 micro-kernel: a 12 x 32 tile held in 24 zmm accumulators, column edges handled with
-// mask registers. Compiled with -mavx512f in its own translation unit; only called when the CPU
-// has AVX-512F.
+// The AVX-512 kernel set: a 12 x 32 matrix-multiply tile held in 24 zmm accumulators (column
+// edges handled with mask registers), and the elementwise loops at 16 floats a vector. Compiled
+// with -mavx512f in its own translation unit; used only when the CPU has AVX-512F.
 
 #include <immintrin.h>
 
-#include "gemm.h"
+#include "elementwise.h"
+#include "kernel_set.h"
 #include "tile.h"
 
 namespace {
@@ -60,6 +61,7 @@ struct Avx512Tile {
 
 const KernelSet& avx512_kernel_set() {
   static const KernelSet set = {"avx512", kMR, kNR, 144, 256, 2048,
-                                &tile_any_rows<Avx512Tile, kMR>};
+                                &tile_any_rows<Avx512Tile, kMR>, &activation_forward,
+                                &activation_backward, &softmax_row};
   return set;
 }

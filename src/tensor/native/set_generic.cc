@@ -1,6 +1,8 @@
-// Portable micro-kernel in plain C++; compilers vectorize its column loops (NEON on arm64).
+// The portable kernel set in plain C++: compilers vectorize its loops for the baseline of the
+// target (SSE2 on x86-64, NEON on arm64).
 
-#include "gemm.h"
+#include "elementwise.h"
+#include "kernel_set.h"
 #include "tile.h"
 
 namespace {
@@ -35,6 +37,7 @@ struct GenericTile {
 
 const KernelSet& generic_kernel_set() {
   static const KernelSet set = {"generic", kMR, kNR, 96, 256, 1024,
-                                &tile_any_rows<GenericTile, kMR>};
+                                &tile_any_rows<GenericTile, kMR>, &activation_forward,
+                                &activation_backward, &softmax_row};
   return set;
 }

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "gemm.h"
+#include "kernel_set.h"
 
 int available_kernel_sets(const KernelSet** out, int capacity) {
   int count = 0;

@@ -1,0 +1,40 @@
+// A kernel set: the code compiled for one instruction set (AVX-512, AVX2 + FMA, or portable C++)
+// — the matrix-multiply micro-kernel with its blocking, and the elementwise loops that gain from
+// wider vectors. One is chosen at run time from the CPU's features.
+
+#pragma once
+
+enum class Activation { kGelu = 0, kRelu = 1, kSilu = 2, kGeluNew = 3 };
+
+// Computes one tile C[rows, cols] (+)= Ap Bp (+ bias) with rows <= mr and cols <= nr. Ap is a
+// packed micro-panel (k steps of mr values), Bp a packed micro-panel (k steps of nr values).
+// `load` adds to C's current values; bias, when not null, holds the tile's cols values.
+using MicroKernel = void (*)(int rows, int cols, long k, const float* ap, const float* bp,
+                             float* c, long ldc, bool load, const float* bias);
+
+struct KernelSet {
+  const char* name;
+  int mr;  // rows of a register tile
+  int nr;  // columns of a register tile
+  int mc;  // rows of A packed per block (kept in L2), a multiple of mr
+  int kc;  // depth of a packed block
+  int nc;  // columns of B packed per block, a multiple of nr
+  MicroKernel tile;
+  // out[i] = f(x[i]) for i < n.
+  void (*activation_forward)(Activation kind, const float* x, float* out, long n);
+  // dx[i] = f'(x[i]) * d_out[i] for i < n.
+  void (*activation_backward)(Activation kind, const float* x, const float* d_out, float* dx,
+                              long n);
+  // row[j] = softmax over j of (key_mask[j] == 0 ? float32 minimum : row[j] * scale).
+  void (*softmax_row)(float* row, const float* key_mask, long n, float scale);
+};
+
+// The kernel sets compiled into this binary, best first; only those the CPU can run.
+int available_kernel_sets(const KernelSet** out, int capacity);
+const KernelSet* find_kernel_set(const char* name);
+
+const KernelSet& generic_kernel_set();
+#if defined(__x86_64__) || defined(_M_X64)
+const KernelSet& avx2_kernel_set();
+const KernelSet& avx512_kernel_set();
+#endif
