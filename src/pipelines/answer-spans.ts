@@ -21,7 +21,8 @@ export interface WindowSpans {
 /**
  * `allowed[i]` is true for tokens that may start or end the answer: the context's tokens that are
  * not padding, and the [CLS] at 0. Others get logit -10000 before the softmax, as transformers 4
- * does; [CLS] takes part in the softmax, then is excluded from spans.
+ * does; [CLS] takes part in the softmax (its probabilities make the null score), but no span
+ * starts or ends there.
  */
 export function selectSpans(
   startLogits: ArrayLike<number>,
@@ -34,25 +35,23 @@ export function selectSpans(
   const startProbs = maskedSoftmax(startLogits, allowed);
   const endProbs = maskedSoftmax(endLogits, allowed);
   const nullScore = startProbs[0] * endProbs[0];
-  startProbs[0] = 0;
-  endProbs[0] = 0;
 
-  // Every span with start <= end < start + maxAnswerLength, flattened row-major as transformers
-  // does; spans out of range score 0 and stay candidates, then are dropped unless both ends are
-  // allowed (index 0 always passes that test in transformers, through numpy's nonzero tuple).
-  const scores = new Float64Array(length * length);
-  for (let s = 0; s < length; s++) {
+  // Every span with start <= end < start + maxAnswerLength inside the allowed tokens, [CLS] left
+  // out. (transformers also lets zero-score spans through when top_k exceeds the real ones, even
+  // with end < start; those are not answers, so they are not offered here.)
+  const candidates: SpanCandidate[] = [];
+  for (let s = 1; s < length; s++) {
+    if (!allowed[s]) continue;
     const last = Math.min(length - 1, s + maxAnswerLength - 1);
-    for (let e = s; e <= last; e++) scores[s * length + e] = startProbs[s] * endProbs[e];
+    for (let e = s; e <= last; e++) {
+      if (allowed[e])
+        candidates.push({ startToken: s, endToken: e, score: startProbs[s] * endProbs[e] });
+    }
   }
-  const spans: SpanCandidate[] = [];
-  for (const flat of topKIndices(scores, topK)) {
-    const startToken = Math.floor(flat / length);
-    const endToken = flat % length;
-    const usable = (i: number) => i === 0 || allowed[i];
-    if (!usable(startToken) || !usable(endToken)) continue;
-    spans.push({ startToken, endToken, score: scores[flat] });
-  }
+  const spans = topKIndices(
+    candidates.map((candidate) => candidate.score),
+    topK,
+  ).map((i) => candidates[i]);
   return { spans, nullScore };
 }
 

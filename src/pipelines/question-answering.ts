@@ -174,6 +174,8 @@ export class QuestionAnsweringPipeline extends Pipeline {
         maxLength: maxSeqLen,
         stride,
         returnOverflowing: true,
+        // Windows over the whole context, as transformers 4 with the tokenizers of its time.
+        tokenizeWholeInput: true,
       });
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
