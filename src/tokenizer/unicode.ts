@@ -1,5 +1,12 @@
 // Character classes exactly as Hugging Face's Rust tokenizers define them for BERT, looked up once
-// per code point and remembered in a flat table so the hot loop never runs a regular expression.
+// per code point and remembered in a flat table so the hot loop never searches the range lists.
+
+import {
+  NFD_UNCHANGED,
+  NONSPACING_MARK_RANGES,
+  OTHER_RANGES,
+  PUNCTUATION_RANGES,
+} from "./unicode-tables.js";
 
 /** Unicode general category C (Cc, Cf, Cn, Co, Cs): `clean_text` drops these, as HF's `is_control`. */
 export const OTHER = 1;
@@ -13,10 +20,34 @@ export const CHINESE = 8;
 export const NONSPACING_MARK = 16;
 const KNOWN = 128;
 
-const otherRegex = /\p{C}/u;
 const whitespaceRegex = /\p{White_Space}/u;
-const punctuationRegex = /\p{P}/u;
-const markRegex = /\p{Mn}/u;
+
+/** Sorted [start, end] pairs, flattened, from the base-36 range lists. */
+function parseRanges(text: string): Int32Array {
+  const bounds: number[] = [];
+  for (const range of text.split(" ")) {
+    const [start, end = start] = range.split("-");
+    bounds.push(Number.parseInt(start, 36), Number.parseInt(end, 36));
+  }
+  return Int32Array.from(bounds);
+}
+
+const otherRanges = parseRanges(OTHER_RANGES);
+const punctuationRanges = parseRanges(PUNCTUATION_RANGES);
+const markRanges = parseRanges(NONSPACING_MARK_RANGES);
+const nfdUnchanged = parseRanges(NFD_UNCHANGED);
+
+function inRanges(ranges: Int32Array, cp: number): boolean {
+  let low = 0;
+  let high = ranges.length / 2 - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (cp < ranges[2 * middle]) high = middle - 1;
+    else if (cp > ranges[2 * middle + 1]) low = middle + 1;
+    else return true;
+  }
+  return false;
+}
 
 const flagTable = new Uint8Array(0x110000);
 
@@ -36,23 +67,29 @@ function isChinese(cp: number): boolean {
     (cp >= 0x20000 && cp <= 0x2a6df) ||
     (cp >= 0x2a700 && cp <= 0x2b73f) ||
     (cp >= 0x2b740 && cp <= 0x2b81f) ||
-    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    // Hugging Face starts this block at 0x2B920 (Python's BERT says 0x2B820); we follow HF.
+    (cp >= 0x2b920 && cp <= 0x2ceaf) ||
     (cp >= 0xf900 && cp <= 0xfaff) ||
     (cp >= 0x2f800 && cp <= 0x2fa1f)
   );
 }
 
-function computeFlags(cp: number): number {
-  // Lone surrogates are category Cs; a Rust string cannot hold them, so treating them as
-  // "other" (dropped by clean_text) is the only faithful choice.
-  const char = cp >= 0xd800 && cp <= 0xdfff ? "\ud800" : String.fromCodePoint(cp);
-  let flags = KNOWN;
+function isOther(cp: number): boolean {
   // HF keeps tab, newline and carriage return out of the control class: they are whitespace.
-  if (cp !== 9 && cp !== 10 && cp !== 13 && otherRegex.test(char)) flags |= OTHER;
-  if (whitespaceRegex.test(char)) flags |= WHITESPACE;
-  if (isAsciiPunctuation(cp) || punctuationRegex.test(char)) flags |= PUNCTUATION;
+  if (cp < 0x80) return (cp < 32 && cp !== 9 && cp !== 10 && cp !== 13) || cp === 127;
+  // Lone surrogates are category Cs; a Rust string cannot hold them, so dropping them with the
+  // other controls is the only faithful choice.
+  return (cp >= 0xd800 && cp <= 0xdfff) || inRanges(otherRanges, cp);
+}
+
+function computeFlags(cp: number): number {
+  let flags = KNOWN;
+  if (isOther(cp)) flags |= OTHER;
+  if (!(cp >= 0xd800 && cp <= 0xdfff) && whitespaceRegex.test(String.fromCodePoint(cp)))
+    flags |= WHITESPACE;
+  if (cp < 0x80 ? isAsciiPunctuation(cp) : inRanges(punctuationRanges, cp)) flags |= PUNCTUATION;
   if (isChinese(cp)) flags |= CHINESE;
-  if (markRegex.test(char)) flags |= NONSPACING_MARK;
+  if (cp >= 0x80 && inRanges(markRanges, cp)) flags |= NONSPACING_MARK;
   return flags;
 }
 
@@ -76,7 +113,10 @@ function lowercaseEachChar(text: string): string {
 /** NFD then drop every nonspacing mark, as BertNormalizer's strip_accents. */
 function stripAccents(text: string): string {
   let out = "";
-  for (const char of text.normalize("NFD")) {
+  const decomposed = inRanges(nfdUnchanged, text.codePointAt(0) as number)
+    ? text
+    : text.normalize("NFD");
+  for (const char of decomposed) {
     if ((charFlags(char.codePointAt(0) as number) & NONSPACING_MARK) === 0) out += char;
   }
   return out;
