@@ -3,7 +3,9 @@
 import { bench } from "./commands/bench.js";
 import { decode } from "./commands/decode.js";
 import { demo } from "./commands/demo.js";
+import { distill } from "./commands/distill.js";
 import { forward } from "./commands/forward.js";
+import { initStudentCommand } from "./commands/init-student.js";
 import { predict } from "./commands/predict.js";
 import { tokenize } from "./commands/tokenize.js";
 import { trainCommand } from "./commands/train.js";
@@ -21,7 +23,9 @@ export const commands: Record<string, Command> = {
   bench,
   decode,
   demo,
+  distill,
   forward,
+  "init-student": initStudentCommand,
   predict,
   tokenize,
   train: trainCommand,

@@ -62,20 +62,29 @@ export interface DistillLoss {
   dStudentHidden: Float32Array;
 }
 
-/** Writes log-softmax(x[offset..offset+n] / temperature) into out. */
-function logSoftmax(
+/**
+ * Writes exp(x[offset..offset+n] * scale - max) into out (the softmax before normalising) and
+ * returns their sum and max: one exp per element, the hot loop of the whole loss.
+ */
+function unnormalisedSoftmax(
   x: Float32Array,
   offset: number,
   n: number,
-  temperature: number,
+  scale: number,
   out: Float64Array,
-): void {
+): { sum: number; max: number } {
   let max = Number.NEGATIVE_INFINITY;
-  for (let v = 0; v < n; v++) max = Math.max(max, x[offset + v] / temperature);
+  for (let v = 0; v < n; v++) {
+    const value = x[offset + v] * scale;
+    if (value > max) max = value;
+  }
   let sum = 0;
-  for (let v = 0; v < n; v++) sum += Math.exp(x[offset + v] / temperature - max);
-  const logSum = max + Math.log(sum);
-  for (let v = 0; v < n; v++) out[v] = x[offset + v] / temperature - logSum;
+  for (let v = 0; v < n; v++) {
+    const e = Math.exp(x[offset + v] * scale - max);
+    out[v] = e;
+    sum += e;
+  }
+  return { sum, max };
 }
 
 export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeights): DistillLoss {
@@ -104,10 +113,11 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
     throw new Error("logitRows must include every row the logit losses look at");
   }
 
-  const logS = new Float64Array(vocab);
-  const logT = new Float64Array(vocab);
+  const ps = new Float64Array(vocab);
+  const pt = new Float64Array(vocab);
 
-  // Soft targets: d/ds of T^2 KL(pt || ps(s/T)) = T (ps - pt), per row, over the row count.
+  // Soft targets. With p = softmax(x/T) and lse = logsumexp(x/T):
+  // KL(pt || ps) = sum pt (t - s) / T + lse_s - lse_t, and d/ds of T^2 KL = T (ps - pt).
   let ce = 0;
   let mse = 0;
   if (softRows.length > 0 && (weights.alphaCe !== 0 || weights.alphaMse !== 0)) {
@@ -116,15 +126,17 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
     for (const i of softRows) {
       const offset = i * vocab;
       if (weights.alphaCe !== 0) {
-        logSoftmax(studentLogits, offset, vocab, T, logS);
-        logSoftmax(teacherLogits, offset, vocab, T, logT);
-        let kl = 0;
+        const s = unnormalisedSoftmax(studentLogits, offset, vocab, 1 / T, ps);
+        const t = unnormalisedSoftmax(teacherLogits, offset, vocab, 1 / T, pt);
+        const toPs = 1 / s.sum;
+        const toPt = 1 / t.sum;
+        let cross = 0;
         for (let v = 0; v < vocab; v++) {
-          const pt = Math.exp(logT[v]);
-          kl += pt * (logT[v] - logS[v]);
-          dStudentLogits[offset + v] += ceScale * (Math.exp(logS[v]) - pt);
+          const p = pt[v] * toPt;
+          cross += p * (teacherLogits[offset + v] - studentLogits[offset + v]);
+          dStudentLogits[offset + v] = ceScale * (ps[v] * toPs - p);
         }
-        ce += kl;
+        ce += cross / T + s.max + Math.log(s.sum) - t.max - Math.log(t.sum);
       }
       if (weights.alphaMse !== 0) {
         for (let v = 0; v < vocab; v++) {
@@ -145,10 +157,11 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
     for (const i of maskedRows) {
       const offset = i * vocab;
       const label = labels[logitRows[i]];
-      logSoftmax(studentLogits, offset, vocab, 1, logS);
-      mlm -= logS[label];
+      const s = unnormalisedSoftmax(studentLogits, offset, vocab, 1, ps);
+      mlm += s.max + Math.log(s.sum) - studentLogits[offset + label];
       if (scale !== 0) {
-        for (let v = 0; v < vocab; v++) dStudentLogits[offset + v] += scale * Math.exp(logS[v]);
+        const toP = scale / s.sum;
+        for (let v = 0; v < vocab; v++) dStudentLogits[offset + v] += toP * ps[v];
         dStudentLogits[offset + label] -= scale;
       }
     }
