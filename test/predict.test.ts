@@ -1,0 +1,86 @@
+// `distilbert predict` and `distilbert demo` as a user runs them.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseInput } from "../src/cli/commands/predict.js";
+
+const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const TC = "test/fixtures/pipelines/models/text-classification-random";
+
+function cli(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [MAIN, ...args], { input, encoding: "utf8" });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test("an argument that is not JSON is one plain string", () => {
+  assert.equal(parseInput("The [MASK] of it."), "The [MASK] of it.");
+  assert.equal(parseInput('"quoted"'), "quoted");
+  assert.equal(parseInput("42"), "42");
+  assert.deepEqual(parseInput('["a", "b"]'), ["a", "b"]);
+  assert.deepEqual(parseInput('{"question": "q", "context": "c"}'), {
+    question: "q",
+    context: "c",
+  });
+});
+
+test("fill-mask on the embedded teacher by default, options as JSON", () => {
+  const { code, stdout, stderr } = cli([
+    "predict",
+    "fill-mask",
+    "The [MASK] of the United States shall be vested in a President.",
+    "--options",
+    '{"top_k": 3}',
+  ]);
+  assert.equal(code, 0, stderr);
+  const output = JSON.parse(stdout) as { token_str: string; score: number }[];
+  assert.deepEqual(
+    output.map((p) => p.token_str),
+    ["president", "people", "states"],
+  );
+  assert.ok(Math.abs(output[0].score - 0.22101528942584991) < 1e-4);
+});
+
+test("without INPUT: one input a line from stdin (JSON or plain text), one JSON line out", () => {
+  const lines = ['{"text": "a film", "text_pair": "a book"}', "plain text, not JSON", ""].join(
+    "\n",
+  );
+  const { code, stdout, stderr } = cli(["predict", "text-classification", "--model", TC], lines);
+  assert.equal(code, 0, stderr);
+  const outputs = stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  assert.equal(outputs.length, 2);
+  assert.ok("label" in outputs[0]);
+  assert.ok(Array.isArray(outputs[1]) && "label" in outputs[1][0]);
+});
+
+test("user errors are one line on stderr and exit code 1", () => {
+  for (const args of [
+    [
+      "predict",
+      "fill-mask",
+      "--model",
+      "test/fixtures/pipelines/models/fill-mask-random",
+      "no mask",
+    ],
+    ["predict", "translation", "x"],
+    ["predict", "ner", "x"],
+    ["predict", "fill-mask", "--model", TC, "a [MASK]"],
+    ["predict", "fill-mask", "--options", "{top_k: 3}", "a [MASK]"],
+  ]) {
+    const { code, stdout, stderr } = cli(args);
+    assert.equal(code, 1, args.join(" "));
+    assert.equal(stdout, "");
+    assert.match(stderr, /^distilbert: [^\n]+\n$/);
+  }
+});
+
+test("demo: the teacher's top words for each sentence", () => {
+  const { code, stdout, stderr } = cli(["demo"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /president\s+0\.22/);
+  assert.match(stdout, /provision\s+0\.12/);
+});
