@@ -81,39 +81,51 @@ export function applyTemplate(
   addSpecialTokens: boolean,
   idToToken: (id: number) => string | undefined,
 ): EncodingResult {
-  const ids: number[] = [];
-  const typeIds: number[] = [];
-  const sequenceIds: (number | null)[] = [];
-  const specialMask: number[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const pieces = b === null ? template.single : template.pair;
+  let length = 0;
+  for (const piece of pieces) {
+    if (!("special" in piece)) length += (piece.sequence === 0 ? a : (b as TokenRun)).ids.length;
+    else if (addSpecialTokens)
+      length += (template.specialTokens.get(piece.special) as SpecialTokenEntry).ids.length;
+  }
+  // Sized once and filled by index: encoding is hot, and growing six arrays by push is not free.
+  const ids = new Array<number>(length);
+  const typeIds = new Array<number>(length);
+  const sequenceIds = new Array<number | null>(length);
+  const specialMask = new Array<number>(length);
+  const starts = new Array<number>(length);
+  const ends = new Array<number>(length);
   const setTypes = addSpecialTokens || template.typeIdsWithoutSpecialTokens;
-  for (const piece of b === null ? template.single : template.pair) {
+  let at = 0;
+  for (const piece of pieces) {
     if ("special" in piece) {
       if (!addSpecialTokens) continue;
       const entry = template.specialTokens.get(piece.special) as SpecialTokenEntry;
       for (const id of entry.ids) {
-        ids.push(id);
-        typeIds.push(piece.typeId);
-        sequenceIds.push(null);
-        specialMask.push(1);
-        starts.push(0);
-        ends.push(0);
+        ids[at] = id;
+        typeIds[at] = piece.typeId;
+        sequenceIds[at] = null;
+        specialMask[at] = 1;
+        starts[at] = 0;
+        ends[at] = 0;
+        at++;
       }
       continue;
     }
     const run = piece.sequence === 0 ? a : (b as TokenRun);
     const typeId = setTypes ? piece.typeId : 0;
-    for (let i = 0; i < run.ids.length; i++) {
-      ids.push(run.ids[i]);
-      typeIds.push(typeId);
-      sequenceIds.push(piece.sequence);
-      specialMask.push(0);
-      starts.push(run.starts[i]);
-      ends.push(run.ends[i]);
+    const n = run.ids.length;
+    for (let i = 0; i < n; i++) {
+      ids[at] = run.ids[i];
+      typeIds[at] = typeId;
+      sequenceIds[at] = piece.sequence;
+      specialMask[at] = 0;
+      starts[at] = run.starts[i];
+      ends[at] = run.ends[i];
+      at++;
     }
   }
-  const attentionMask = new Array<number>(ids.length).fill(1);
+  const attentionMask = new Array<number>(length).fill(1);
   return new EncodingResult(
     ids,
     typeIds,
