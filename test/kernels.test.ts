@@ -133,6 +133,7 @@ const attentionShapes: [number, number, number, number][] = [
   [2, 3, 2, 5],
   [3, 17, 3, 8],
   [2, 33, 2, 64],
+  [2, 130, 3, 64],
 ];
 
 test("attention forward and backward match the reference", async () => {

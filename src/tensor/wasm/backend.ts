@@ -128,6 +128,7 @@ export class WasmBackend implements Backend {
     headDim: number,
     dropoutMask?: Float32Array,
   ): void {
+    this.ensureWorkspace(this.matmulWorkspaceBytes + 4 * seq * seq);
     const ops = this.operands;
     const args = [
       ops.input(q),
@@ -141,6 +142,8 @@ export class WasmBackend implements Backend {
       heads,
       headDim,
       ops.optional(dropoutMask),
+      this.workspace,
+      this.workspaceStride,
     ];
     this.run("attentionForward", args, batch * heads * seq * seq * headDim >= MIN_PARALLEL_FLOPS);
   }
@@ -160,7 +163,7 @@ export class WasmBackend implements Backend {
     headDim: number,
     dropoutMask?: Float32Array,
   ): void {
-    this.ensureWorkspace(4 * seq);
+    this.ensureWorkspace(this.matmulWorkspaceBytes + 8 * seq * seq);
     const ops = this.operands;
     const args = [
       ops.input(dOut),

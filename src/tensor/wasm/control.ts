@@ -9,6 +9,8 @@ export const CONTROL = {
   kernel: 2,
   threads: 3,
   argCount: 4,
+  /** The next untaken task of the current call (assembly/tasks.ts reads it at byte 20). */
+  tasks: 5,
   /** Byte offset of the float64 arguments. */
   argsByteOffset: 32,
   maxArgs: 32,

@@ -1,5 +1,6 @@
-// Runs one kernel call on `threads` threads: the caller takes share 0 and the workers the rest,
-// all on the same shared memory. Calls are synchronous: the caller waits for every share.
+// Runs one kernel call on `threads` threads, the caller being thread 0, all on the same shared
+// memory: each thread takes tasks from the call's counter until none are left. Calls are
+// synchronous: the caller returns when every thread has finished.
 
 import { CONTROL } from "./control.js";
 import type { WasmHeap } from "./heap.js";
@@ -47,14 +48,15 @@ export class ThreadPool {
     return new ThreadPool(kernels, heap, threads);
   }
 
-  /** Runs kernel(...args, tid, threads) for every tid below `threads`. */
+  /** Runs kernel(...args, tid) on every thread tid below `threads`. */
   run(kernel: number, args: number[], threads: number): void {
     const count = Math.max(1, Math.min(threads, this.threads));
+    const { slots } = this;
+    Atomics.store(slots, CONTROL.tasks, 0);
     if (count === 1) {
-      this.kernels[kernel](...args, 0, 1);
+      this.kernels[kernel](...args, 0);
       return;
     }
-    const { slots } = this;
     this.args.set(args);
     slots[CONTROL.kernel] = kernel;
     slots[CONTROL.argCount] = args.length;
@@ -62,7 +64,7 @@ export class ThreadPool {
     Atomics.store(slots, CONTROL.pending, count - 1);
     Atomics.add(slots, CONTROL.generation, 1);
     Atomics.notify(slots, CONTROL.generation);
-    this.kernels[kernel](...args, 0, count);
+    this.kernels[kernel](...args, 0);
     for (;;) {
       const pending = Atomics.load(slots, CONTROL.pending);
       if (pending === 0) break;

@@ -15,6 +15,7 @@ export interface WorkerStart {
     kernel: number;
     threads: number;
     argCount: number;
+    tasks: number;
     argsByteOffset: number;
     maxArgs: number;
   };
@@ -37,7 +38,7 @@ export async function serveKernels(start: WorkerStart, ready: () => void): Promi
     const threads = slots[control.threads];
     if (tid >= threads) continue;
     const argv = Array.from(args.subarray(0, slots[control.argCount]));
-    kernels[slots[control.kernel]](...argv, tid, threads);
+    kernels[slots[control.kernel]](...argv, tid);
     if (Atomics.sub(slots, control.pending, 1) === 1) Atomics.notify(slots, control.pending);
   }
 }

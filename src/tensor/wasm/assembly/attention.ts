@@ -1,76 +1,58 @@
-// Self-attention over heads, one (batch, head, query) row at a time with f32x4 over the head
-// dimension. Forward splits query rows between threads; backward splits (batch, head) pairs, since
-// dk and dv of a pair sum over all its queries.
+// Self-attention, one (batch, head) pair per task: the products run on the packed matmul with
+// leading dimensions (a head is a column slice of the [tokens, hidden] matrices), the softmax and
+// its gradient row by row with f32x4. Per thread, the workspace holds the matmul's packing space
+// and then two seq x seq scratch matrices.
 
+import { gemmBlock, matmulWorkspaceBytes } from "./matmul";
 import { expv } from "./simdmath";
+import { nextTask } from "./tasks";
 
 const MASKED_SCORE: f32 = -3.4028234663852886e38;
 
-function dot(a: usize, b: usize, len: i32): f32 {
-  let acc = f32x4.splat(0);
-  let d = 0;
-  for (; d + 4 <= len; d += 4) {
-    const at = (<usize>d) << 2;
-    acc = f32x4.add(acc, f32x4.mul(v128.load(a + at), v128.load(b + at)));
-  }
-  let sum =
-    f32x4.extract_lane(acc, 0) +
-    f32x4.extract_lane(acc, 1) +
-    (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
-  for (; d < len; d++) {
-    const at = (<usize>d) << 2;
-    sum += load<f32>(a + at) * load<f32>(b + at);
-  }
-  return sum;
+function at(base: usize, index: i32): usize {
+  return base + ((<usize>index) << 2);
 }
 
-// y[0..len) += alpha * x[0..len)
-function axpy(alpha: f32, x: usize, y: usize, len: i32): void {
-  const av = f32x4.splat(alpha);
-  let d = 0;
-  for (; d + 4 <= len; d += 4) {
-    const at = (<usize>d) << 2;
-    v128.store(y + at, f32x4.add(v128.load(y + at), f32x4.mul(av, v128.load(x + at))));
-  }
-  for (; d < len; d++) {
-    const at = (<usize>d) << 2;
-    store<f32>(y + at, load<f32>(y + at) + alpha * load<f32>(x + at));
-  }
-}
-
-function softmaxInPlace(p: usize, len: i32): void {
+// Scales a row of raw scores, masks it, and turns it into probabilities in place.
+function softmaxRow(p: usize, mask: usize, len: i32, scale: f32): void {
   let max = MASKED_SCORE;
-  for (let j = 0; j < len; j++) max = Mathf.max(max, load<f32>(p + ((<usize>j) << 2)));
+  for (let j = 0; j < len; j++) {
+    const s = load<f32>(at(mask, j)) !== 0 ? load<f32>(at(p, j)) * scale : MASKED_SCORE;
+    store<f32>(at(p, j), s);
+    max = Mathf.max(max, s);
+  }
   const mv = f32x4.splat(max);
   let acc = f32x4.splat(0);
   let j = 0;
   for (; j + 4 <= len; j += 4) {
-    const at = p + ((<usize>j) << 2);
-    const e = expv(f32x4.sub(v128.load(at), mv));
-    v128.store(at, e);
+    const e = expv(f32x4.sub(v128.load(at(p, j)), mv));
+    v128.store(at(p, j), e);
     acc = f32x4.add(acc, e);
   }
-  for (; j < len; j++) {
-    const at = p + ((<usize>j) << 2);
-    const e = f32x4.extract_lane(expv(f32x4.splat(load<f32>(at) - max)), 0);
-    store<f32>(at, e);
-    acc = f32x4.add(acc, f32x4(e, 0, 0, 0));
-  }
-  const total =
+  let total: f64 =
     <f64>f32x4.extract_lane(acc, 0) +
     <f64>f32x4.extract_lane(acc, 1) +
     <f64>f32x4.extract_lane(acc, 2) +
     <f64>f32x4.extract_lane(acc, 3);
-  const inv = f32x4.splat(<f32>(1 / total));
-  j = 0;
-  for (; j + 4 <= len; j += 4) {
-    const at = p + ((<usize>j) << 2);
-    v128.store(at, f32x4.mul(v128.load(at), inv));
-  }
   for (; j < len; j++) {
-    const at = p + ((<usize>j) << 2);
-    store<f32>(at, load<f32>(at) * <f32>(1 / total));
+    const e = f32x4.extract_lane(expv(f32x4.splat(load<f32>(at(p, j)) - max)), 0);
+    store<f32>(at(p, j), e);
+    total += e;
   }
+  const inv = <f32>(1 / total);
+  const iv = f32x4.splat(inv);
+  j = 0;
+  for (; j + 4 <= len; j += 4) v128.store(at(p, j), f32x4.mul(v128.load(at(p, j)), iv));
+  for (; j < len; j++) store<f32>(at(p, j), load<f32>(at(p, j)) * inv);
+}
+
+// dst = x * y elementwise over n floats.
+function multiply(x: usize, y: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(at(dst, i), f32x4.mul(v128.load(at(x, i)), v128.load(at(y, i))));
+  }
+  for (; i < n; i++) store<f32>(at(dst, i), load<f32>(at(x, i)) * load<f32>(at(y, i)));
 }
 
 export function attentionForward(
@@ -85,42 +67,65 @@ export function attentionForward(
   heads: i32,
   headDim: i32,
   dropoutMask: usize,
+  workspace: usize,
+  workspaceStride: usize,
   tid: i32,
-  threads: i32,
 ): void {
   const hidden = heads * headDim;
   const scale: f32 = <f32>(1 / Math.sqrt(<f64>headDim));
-  const total = batch * heads * seq;
-  const per = (total + threads - 1) / threads;
-  const end = min<i32>(total, (tid + 1) * per);
-  for (let row = tid * per; row < end; row++) {
-    const i = row % seq;
-    const h = (row / seq) % heads;
-    const b = row / (seq * heads);
-    const qRow = q + ((<usize>((b * seq + i) * hidden + h * headDim)) << 2);
-    const pRow = probs + ((<usize>(row * seq)) << 2);
-    const maskRow = keyMask + ((<usize>(b * seq)) << 2);
-    for (let j = 0; j < seq; j++) {
-      let s = MASKED_SCORE;
-      if (load<f32>(maskRow + ((<usize>j) << 2)) !== 0) {
-        const kRow = k + ((<usize>((b * seq + j) * hidden + h * headDim)) << 2);
-        s = dot(qRow, kRow, headDim) * scale;
-      }
-      store<f32>(pRow + ((<usize>j) << 2), s);
+  const ws = workspace + workspaceStride * tid;
+  const dropped = ws + <usize>matmulWorkspaceBytes();
+  const square = seq * seq;
+  for (let pair = nextTask(); pair < batch * heads; pair = nextTask()) {
+    const b = pair / heads;
+    const h = pair % heads;
+    const offset = b * seq * hidden + h * headDim;
+    const p = at(probs, pair * square);
+    gemmBlock(
+      at(q, offset),
+      at(k, offset),
+      p,
+      headDim,
+      hidden,
+      hidden,
+      seq,
+      false,
+      true,
+      false,
+      0,
+      ws,
+      0,
+      seq,
+      0,
+      seq,
+    );
+    for (let i = 0; i < seq; i++) softmaxRow(at(p, i * seq), at(keyMask, b * seq), seq, scale);
+    let weights = p;
+    if (dropoutMask !== 0) {
+      multiply(p, at(dropoutMask, pair * square), dropped, square);
+      weights = dropped;
     }
-    softmaxInPlace(pRow, seq);
-    const oRow = out + ((<usize>((b * seq + i) * hidden + h * headDim)) << 2);
-    memory.fill(oRow, 0, (<usize>headDim) << 2);
-    for (let j = 0; j < seq; j++) {
-      let p = load<f32>(pRow + ((<usize>j) << 2));
-      if (dropoutMask !== 0) p *= load<f32>(dropoutMask + ((<usize>(row * seq + j)) << 2));
-      const vRow = v + ((<usize>((b * seq + j) * hidden + h * headDim)) << 2);
-      axpy(p, vRow, oRow, headDim);
-    }
+    gemmBlock(
+      weights,
+      at(v, offset),
+      at(out, offset),
+      seq,
+      seq,
+      hidden,
+      hidden,
+      false,
+      false,
+      false,
+      0,
+      ws,
+      0,
+      seq,
+      0,
+      headDim,
+    );
   }
 }
 
-/** dProbs: a scratch row of seq floats per thread, at workspace + tid * workspaceStride. */
 export function attentionBackward(
   dOut: usize,
   q: usize,
@@ -138,46 +143,109 @@ export function attentionBackward(
   workspace: usize,
   workspaceStride: usize,
   tid: i32,
-  threads: i32,
 ): void {
   const hidden = heads * headDim;
   const scale: f32 = <f32>(1 / Math.sqrt(<f64>headDim));
-  const dProbs = workspace + workspaceStride * tid;
-  const pairs = batch * heads;
-  const per = (pairs + threads - 1) / threads;
-  const end = min<i32>(pairs, (tid + 1) * per);
-  const headBytes = (<usize>headDim) << 2;
-  for (let pair = tid * per; pair < end; pair++) {
+  const ws = workspace + workspaceStride * tid;
+  const square = seq * seq;
+  const dropped = ws + <usize>matmulWorkspaceBytes();
+  const dScores = at(dropped, square);
+  for (let pair = nextTask(); pair < batch * heads; pair = nextTask()) {
     const b = pair / heads;
     const h = pair % heads;
-    for (let i = 0; i < seq; i++) {
-      const at = (<usize>((b * seq + i) * hidden + h * headDim)) << 2;
-      memory.fill(dq + at, 0, headBytes);
-      memory.fill(dk + at, 0, headBytes);
-      memory.fill(dv + at, 0, headBytes);
+    const offset = b * seq * hidden + h * headDim;
+    const p = at(probs, pair * square);
+    const drop = dropoutMask !== 0 ? at(dropoutMask, pair * square) : 0;
+    let weights = p;
+    if (drop !== 0) {
+      multiply(p, drop, dropped, square);
+      weights = dropped;
     }
+    // dV = P'^T dOut and dP = dOut V^T, P' the dropped probabilities.
+    gemmBlock(
+      weights,
+      at(dOut, offset),
+      at(dv, offset),
+      seq,
+      seq,
+      hidden,
+      hidden,
+      true,
+      false,
+      false,
+      0,
+      ws,
+      0,
+      seq,
+      0,
+      headDim,
+    );
+    gemmBlock(
+      at(dOut, offset),
+      at(v, offset),
+      dScores,
+      headDim,
+      hidden,
+      hidden,
+      seq,
+      false,
+      true,
+      false,
+      0,
+      ws,
+      0,
+      seq,
+      0,
+      seq,
+    );
+    // dScore = P * (dP' - sum(dP' * P)) * scale, dP' = dP * dropout.
     for (let i = 0; i < seq; i++) {
-      const rowAt = (<usize>((b * seq + i) * hidden + h * headDim)) << 2;
-      const pRow = probs + ((<usize>((pair * seq + i) * seq)) << 2);
-      const dropRow = dropoutMask + ((<usize>((pair * seq + i) * seq)) << 2);
-      let rowDot: f32 = 0;
+      const row = i * seq;
+      if (drop !== 0) multiply(at(dScores, row), at(drop, row), at(dScores, row), seq);
+      let dot: f32 = 0;
+      for (let j = 0; j < seq; j++)
+        dot += load<f32>(at(dScores, row + j)) * load<f32>(at(p, row + j));
       for (let j = 0; j < seq; j++) {
-        const colAt = (<usize>((b * seq + j) * hidden + h * headDim)) << 2;
-        const drop: f32 = dropoutMask !== 0 ? load<f32>(dropRow + ((<usize>j) << 2)) : 1;
-        const p = load<f32>(pRow + ((<usize>j) << 2));
-        axpy(p * drop, dOut + rowAt, dv + colAt, headDim);
-        const g = dot(dOut + rowAt, v + colAt, headDim) * drop;
-        store<f32>(dProbs + ((<usize>j) << 2), g);
-        rowDot += g * p;
-      }
-      for (let j = 0; j < seq; j++) {
-        const p = load<f32>(pRow + ((<usize>j) << 2));
-        const dScore = p * (load<f32>(dProbs + ((<usize>j) << 2)) - rowDot) * scale;
-        if (dScore === 0) continue;
-        const colAt = (<usize>((b * seq + j) * hidden + h * headDim)) << 2;
-        axpy(dScore, k + colAt, dq + rowAt, headDim);
-        axpy(dScore, q + rowAt, dk + colAt, headDim);
+        const g = load<f32>(at(dScores, row + j));
+        store<f32>(at(dScores, row + j), load<f32>(at(p, row + j)) * (g - dot) * scale);
       }
     }
+    // dQ = dScore K, dK = dScore^T Q.
+    gemmBlock(
+      dScores,
+      at(k, offset),
+      at(dq, offset),
+      seq,
+      seq,
+      hidden,
+      hidden,
+      false,
+      false,
+      false,
+      0,
+      ws,
+      0,
+      seq,
+      0,
+      headDim,
+    );
+    gemmBlock(
+      dScores,
+      at(q, offset),
+      at(dk, offset),
+      seq,
+      seq,
+      hidden,
+      hidden,
+      true,
+      false,
+      false,
+      0,
+      ws,
+      0,
+      seq,
+      0,
+      headDim,
+    );
   }
 }

@@ -1,12 +1,14 @@
 // Kernels that walk arrays element by element: activations, column sums, sum of squares, AdamW.
-// Each thread takes a contiguous slice (a multiple of four elements, so slices never share a
-// vector).
+// Tasks are chunks of CHUNK elements (a multiple of four, so chunks never share a vector).
 
 import { activation, activationDerivative } from "./simdmath";
+import { nextTask } from "./tasks";
 
-function sliceStart(n: i32, tid: i32, threads: i32): i32 {
-  const per = (((n + threads - 1) / threads + 3) >> 2) << 2;
-  return min<i32>(n, tid * per);
+const CHUNK: i32 = 8192;
+const COLUMN_BAND: i32 = 64;
+
+function chunks(n: i32, size: i32): i32 {
+  return (n + size - 1) / size;
 }
 
 // Runs f on the lanes of a partial vector at the end of an array without touching memory past it.
@@ -24,24 +26,18 @@ function storePartial(p: usize, v: v128, count: i32): void {
   if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-export function activationForward(
-  kind: i32,
-  x: usize,
-  out: usize,
-  n: i32,
-  tid: i32,
-  threads: i32,
-): void {
-  const start = sliceStart(n, tid, threads);
-  const end = sliceStart(n, tid + 1, threads);
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const at = (<usize>i) << 2;
-    v128.store(out + at, activation(kind, v128.load(x + at)));
-  }
-  if (i < end) {
-    const at = (<usize>i) << 2;
-    storePartial(out + at, activation(kind, loadPartial(x + at, end - i)), end - i);
+export function activationForward(kind: i32, x: usize, out: usize, n: i32, _tid: i32): void {
+  for (let task = nextTask(); task < chunks(n, CHUNK); task = nextTask()) {
+    const end = min<i32>(n, (task + 1) * CHUNK);
+    let i = task * CHUNK;
+    for (; i + 4 <= end; i += 4) {
+      const at = (<usize>i) << 2;
+      v128.store(out + at, activation(kind, v128.load(x + at)));
+    }
+    if (i < end) {
+      const at = (<usize>i) << 2;
+      storePartial(out + at, activation(kind, loadPartial(x + at, end - i)), end - i);
+    }
   }
 }
 
@@ -51,22 +47,22 @@ export function activationBackward(
   dOut: usize,
   dx: usize,
   n: i32,
-  tid: i32,
-  threads: i32,
+  _tid: i32,
 ): void {
-  const start = sliceStart(n, tid, threads);
-  const end = sliceStart(n, tid + 1, threads);
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const at = (<usize>i) << 2;
-    const d = activationDerivative(kind, v128.load(x + at));
-    v128.store(dx + at, f32x4.mul(d, v128.load(dOut + at)));
-  }
-  if (i < end) {
-    const at = (<usize>i) << 2;
-    const count = end - i;
-    const d = activationDerivative(kind, loadPartial(x + at, count));
-    storePartial(dx + at, f32x4.mul(d, loadPartial(dOut + at, count)), count);
+  for (let task = nextTask(); task < chunks(n, CHUNK); task = nextTask()) {
+    const end = min<i32>(n, (task + 1) * CHUNK);
+    let i = task * CHUNK;
+    for (; i + 4 <= end; i += 4) {
+      const at = (<usize>i) << 2;
+      const d = activationDerivative(kind, v128.load(x + at));
+      v128.store(dx + at, f32x4.mul(d, v128.load(dOut + at)));
+    }
+    if (i < end) {
+      const at = (<usize>i) << 2;
+      const count = end - i;
+      const d = activationDerivative(kind, loadPartial(x + at, count));
+      storePartial(dx + at, f32x4.mul(d, loadPartial(dOut + at, count)), count);
+    }
   }
 }
 
@@ -76,11 +72,23 @@ export function sumRows(
   rows: i32,
   cols: i32,
   accumulate: bool,
-  tid: i32,
-  threads: i32,
+  _tid: i32,
 ): void {
-  const c0 = sliceStart(cols, tid, threads);
-  const c1 = sliceStart(cols, tid + 1, threads);
+  for (let task = nextTask(); task < chunks(cols, COLUMN_BAND); task = nextTask()) {
+    const c0 = task * COLUMN_BAND;
+    sumColumns(x, out, rows, cols, accumulate, c0, min<i32>(cols, c0 + COLUMN_BAND));
+  }
+}
+
+function sumColumns(
+  x: usize,
+  out: usize,
+  rows: i32,
+  cols: i32,
+  accumulate: bool,
+  c0: i32,
+  c1: i32,
+): void {
   if (!accumulate) memory.fill(out + ((<usize>c0) << 2), 0, (<usize>(c1 - c0)) << 2);
   const rowBytes = (<usize>cols) << 2;
   let j = c0;
@@ -107,20 +115,22 @@ export function sumRows(
 }
 
 /** Writes this thread's partial sum (float64) to results[tid]. */
-export function sumOfSquares(x: usize, n: i32, results: usize, tid: i32, threads: i32): void {
-  const start = sliceStart(n, tid, threads);
-  const end = sliceStart(n, tid + 1, threads);
+export function sumOfSquares(x: usize, n: i32, results: usize, tid: i32): void {
   let sum = f64x2.splat(0);
-  let i = start;
-  for (; i + 2 <= end; i += 2) {
-    const v = f64x2.promote_low_f32x4(v128.load64_zero(x + ((<usize>i) << 2)));
-    sum = f64x2.add(sum, f64x2.mul(v, v));
+  let total: f64 = 0;
+  for (let task = nextTask(); task < chunks(n, CHUNK); task = nextTask()) {
+    const end = min<i32>(n, (task + 1) * CHUNK);
+    let i = task * CHUNK;
+    for (; i + 2 <= end; i += 2) {
+      const v = f64x2.promote_low_f32x4(v128.load64_zero(x + ((<usize>i) << 2)));
+      sum = f64x2.add(sum, f64x2.mul(v, v));
+    }
+    if (i < end) {
+      const v = <f64>load<f32>(x + ((<usize>i) << 2));
+      total += v * v;
+    }
   }
-  let total = f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1);
-  if (i < end) {
-    const v = <f64>load<f32>(x + ((<usize>i) << 2));
-    total += v * v;
-  }
+  total += f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1);
   store<f64>(results + ((<usize>tid) << 3), total);
 }
 
@@ -136,11 +146,29 @@ export function adamw(
   stepSize: f32,
   decay: f32,
   correction2Sqrt: f32,
-  tid: i32,
-  threads: i32,
+  _tid: i32,
 ): void {
-  const start = sliceStart(n, tid, threads);
-  const end = sliceStart(n, tid + 1, threads);
+  for (let task = nextTask(); task < chunks(n, CHUNK); task = nextTask()) {
+    const start = task * CHUNK;
+    const end = min<i32>(n, start + CHUNK);
+    adamwRange(param, grad, m, v, start, end, beta1, beta2, eps, stepSize, decay, correction2Sqrt);
+  }
+}
+
+function adamwRange(
+  param: usize,
+  grad: usize,
+  m: usize,
+  v: usize,
+  start: i32,
+  end: i32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  stepSize: f32,
+  decay: f32,
+  correction2Sqrt: f32,
+): void {
   const b1 = f32x4.splat(beta1);
   const b2 = f32x4.splat(beta2);
   const c1 = f32x4.splat(1 - beta1);

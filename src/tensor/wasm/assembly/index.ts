@@ -1,5 +1,6 @@
-// The WebAssembly kernels' exports. Every kernel takes (..., tid, threads) last and does thread
-// tid's share, so the same call runs on the caller and on each worker.
+// The WebAssembly kernels' exports. Every kernel takes the calling thread's index (tid) last (for
+// its workspace) and takes tasks from the shared counter (tasks.ts) until none are left, so the
+// same call runs on the caller and on each worker.
 
 export { attentionBackward, attentionForward } from "./attention";
 export {

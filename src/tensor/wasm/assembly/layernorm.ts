@@ -1,15 +1,11 @@
-// LayerNorm over the last dimension. Forward splits rows between threads; backward splits rows
-// for dx and columns for dGamma/dBeta (those sum over every row), so no two threads write the
-// same element.
+// LayerNorm over the last dimension. Forward tasks are bands of rows; backward tasks are bands
+// of rows for dx, then bands of columns for dGamma/dBeta (those sum over every row), so no two
+// threads write the same element.
 
-function rowRange(rows: i32, tid: i32, threads: i32): i32 {
-  return min<i32>(rows, tid * ((rows + threads - 1) / threads));
-}
+import { nextTask } from "./tasks";
 
-function columnRange(cols: i32, tid: i32, threads: i32): i32 {
-  const per = (((cols + threads - 1) / threads + 3) >> 2) << 2;
-  return min<i32>(cols, tid * per);
-}
+const ROW_BAND: i32 = 8;
+const COLUMN_BAND: i32 = 64;
 
 function horizontalSum(v: v128): f32 {
   return (
@@ -54,32 +50,47 @@ export function layerNormForward(
   rows: i32,
   dim: i32,
   eps: f32,
-  tid: i32,
-  threads: i32,
+  _tid: i32,
 ): void {
-  const r1 = rowRange(rows, tid + 1, threads);
-  for (let r = rowRange(rows, tid, threads); r < r1; r++) {
-    const row = (<usize>(r * dim)) << 2;
-    const px = x + row;
-    const po = out + row;
-    const mu = rowSum(px, dim) / <f32>dim;
-    const s: f32 = <f32>(1 / Math.sqrt(<f64>(rowSquaredDeviation(px, dim, mu) / <f32>dim) + eps));
-    store<f32>(mean + ((<usize>r) << 2), mu);
-    store<f32>(rstd + ((<usize>r) << 2), s);
-    const m = f32x4.splat(mu);
-    const sv = f32x4.splat(s);
-    let i = 0;
-    for (; i + 4 <= dim; i += 4) {
-      const at = (<usize>i) << 2;
-      const xHat = f32x4.mul(f32x4.sub(v128.load(px + at), m), sv);
-      const y = f32x4.add(f32x4.mul(xHat, v128.load(gamma + at)), v128.load(beta + at));
-      v128.store(po + at, y);
-    }
-    for (; i < dim; i++) {
-      const at = (<usize>i) << 2;
-      const y = (load<f32>(px + at) - mu) * s * load<f32>(gamma + at) + load<f32>(beta + at);
-      store<f32>(po + at, y);
-    }
+  const bands = (rows + ROW_BAND - 1) / ROW_BAND;
+  for (let task = nextTask(); task < bands; task = nextTask()) {
+    const r1 = min<i32>(rows, (task + 1) * ROW_BAND);
+    for (let r = task * ROW_BAND; r < r1; r++)
+      normaliseRow(x, gamma, beta, out, mean, rstd, r, dim, eps);
+  }
+}
+
+function normaliseRow(
+  x: usize,
+  gamma: usize,
+  beta: usize,
+  out: usize,
+  mean: usize,
+  rstd: usize,
+  r: i32,
+  dim: i32,
+  eps: f32,
+): void {
+  const row = (<usize>(r * dim)) << 2;
+  const px = x + row;
+  const po = out + row;
+  const mu = rowSum(px, dim) / <f32>dim;
+  const s: f32 = <f32>(1 / Math.sqrt(<f64>(rowSquaredDeviation(px, dim, mu) / <f32>dim) + eps));
+  store<f32>(mean + ((<usize>r) << 2), mu);
+  store<f32>(rstd + ((<usize>r) << 2), s);
+  const m = f32x4.splat(mu);
+  const sv = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const at = (<usize>i) << 2;
+    const xHat = f32x4.mul(f32x4.sub(v128.load(px + at), m), sv);
+    const y = f32x4.add(f32x4.mul(xHat, v128.load(gamma + at)), v128.load(beta + at));
+    v128.store(po + at, y);
+  }
+  for (; i < dim; i++) {
+    const at = (<usize>i) << 2;
+    const y = (load<f32>(px + at) - mu) * s * load<f32>(gamma + at) + load<f32>(beta + at);
+    store<f32>(po + at, y);
   }
 }
 
@@ -94,56 +105,99 @@ export function layerNormBackward(
   dBeta: usize,
   rows: i32,
   dim: i32,
-  tid: i32,
-  threads: i32,
+  _tid: i32,
 ): void {
-  const invDim: f32 = 1 / <f32>dim;
-  const r1 = rowRange(rows, tid + 1, threads);
-  for (let r = rowRange(rows, tid, threads); r < r1; r++) {
-    const row = (<usize>(r * dim)) << 2;
-    const mu = load<f32>(mean + ((<usize>r) << 2));
-    const s = load<f32>(rstd + ((<usize>r) << 2));
-    const m = f32x4.splat(mu);
-    const sv = f32x4.splat(s);
-    let accG = f32x4.splat(0);
-    let accGX = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= dim; i += 4) {
-      const at = (<usize>i) << 2;
-      const xHat = f32x4.mul(f32x4.sub(v128.load(x + row + at), m), sv);
-      const g = f32x4.mul(v128.load(dOut + row + at), v128.load(gamma + at));
-      accG = f32x4.add(accG, g);
-      accGX = f32x4.add(accGX, f32x4.mul(g, xHat));
-    }
-    let sumG = horizontalSum(accG);
-    let sumGX = horizontalSum(accGX);
-    for (let j = i; j < dim; j++) {
-      const at = (<usize>j) << 2;
-      const xHat = (load<f32>(x + row + at) - mu) * s;
-      const g = load<f32>(dOut + row + at) * load<f32>(gamma + at);
-      sumG += g;
-      sumGX += g * xHat;
-    }
-    const meanG = f32x4.splat(sumG * invDim);
-    const meanGX = f32x4.splat(sumGX * invDim);
-    i = 0;
-    for (; i + 4 <= dim; i += 4) {
-      const at = (<usize>i) << 2;
-      const xHat = f32x4.mul(f32x4.sub(v128.load(x + row + at), m), sv);
-      const g = f32x4.mul(v128.load(dOut + row + at), v128.load(gamma + at));
-      const d = f32x4.sub(f32x4.sub(g, meanG), f32x4.mul(xHat, meanGX));
-      v128.store(dx + row + at, f32x4.mul(sv, d));
-    }
-    for (; i < dim; i++) {
-      const at = (<usize>i) << 2;
-      const xHat = (load<f32>(x + row + at) - mu) * s;
-      const g = load<f32>(dOut + row + at) * load<f32>(gamma + at);
-      store<f32>(dx + row + at, s * (g - sumG * invDim - xHat * sumGX * invDim));
+  const rowBands = (rows + ROW_BAND - 1) / ROW_BAND;
+  const bands = rowBands + (dim + COLUMN_BAND - 1) / COLUMN_BAND;
+  for (let task = nextTask(); task < bands; task = nextTask()) {
+    if (task < rowBands) {
+      const r1 = min<i32>(rows, (task + 1) * ROW_BAND);
+      for (let r = task * ROW_BAND; r < r1; r++) {
+        rowGradient(dOut, x, gamma, mean, rstd, dx, r, dim);
+      }
+    } else {
+      const c0 = (task - rowBands) * COLUMN_BAND;
+      parameterGradients(
+        dOut,
+        x,
+        mean,
+        rstd,
+        dGamma,
+        dBeta,
+        rows,
+        dim,
+        c0,
+        min<i32>(dim, c0 + COLUMN_BAND),
+      );
     }
   }
+}
 
-  const c0 = columnRange(dim, tid, threads);
-  const c1 = columnRange(dim, tid + 1, threads);
+function rowGradient(
+  dOut: usize,
+  x: usize,
+  gamma: usize,
+  mean: usize,
+  rstd: usize,
+  dx: usize,
+  r: i32,
+  dim: i32,
+): void {
+  const invDim: f32 = 1 / <f32>dim;
+  const row = (<usize>(r * dim)) << 2;
+  const mu = load<f32>(mean + ((<usize>r) << 2));
+  const s = load<f32>(rstd + ((<usize>r) << 2));
+  const m = f32x4.splat(mu);
+  const sv = f32x4.splat(s);
+  let accG = f32x4.splat(0);
+  let accGX = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const at = (<usize>i) << 2;
+    const xHat = f32x4.mul(f32x4.sub(v128.load(x + row + at), m), sv);
+    const g = f32x4.mul(v128.load(dOut + row + at), v128.load(gamma + at));
+    accG = f32x4.add(accG, g);
+    accGX = f32x4.add(accGX, f32x4.mul(g, xHat));
+  }
+  let sumG = horizontalSum(accG);
+  let sumGX = horizontalSum(accGX);
+  for (let j = i; j < dim; j++) {
+    const at = (<usize>j) << 2;
+    const xHat = (load<f32>(x + row + at) - mu) * s;
+    const g = load<f32>(dOut + row + at) * load<f32>(gamma + at);
+    sumG += g;
+    sumGX += g * xHat;
+  }
+  const meanG = f32x4.splat(sumG * invDim);
+  const meanGX = f32x4.splat(sumGX * invDim);
+  i = 0;
+  for (; i + 4 <= dim; i += 4) {
+    const at = (<usize>i) << 2;
+    const xHat = f32x4.mul(f32x4.sub(v128.load(x + row + at), m), sv);
+    const g = f32x4.mul(v128.load(dOut + row + at), v128.load(gamma + at));
+    const d = f32x4.sub(f32x4.sub(g, meanG), f32x4.mul(xHat, meanGX));
+    v128.store(dx + row + at, f32x4.mul(sv, d));
+  }
+  for (; i < dim; i++) {
+    const at = (<usize>i) << 2;
+    const xHat = (load<f32>(x + row + at) - mu) * s;
+    const g = load<f32>(dOut + row + at) * load<f32>(gamma + at);
+    store<f32>(dx + row + at, s * (g - sumG * invDim - xHat * sumGX * invDim));
+  }
+}
+
+function parameterGradients(
+  dOut: usize,
+  x: usize,
+  mean: usize,
+  rstd: usize,
+  dGamma: usize,
+  dBeta: usize,
+  rows: i32,
+  dim: i32,
+  c0: i32,
+  c1: i32,
+): void {
   for (let r = 0; r < rows; r++) {
     const row = (<usize>(r * dim)) << 2;
     const mu = load<f32>(mean + ((<usize>r) << 2));
