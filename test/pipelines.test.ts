@@ -338,3 +338,50 @@ describe("errors", () => {
     await assert.rejects(pipeline("translation" as never), /unknown task/);
   });
 });
+
+describe("models from the Hub", () => {
+  test("a model id is downloaded into the cache, then loaded from it offline", async () => {
+    const { FakeHub, commitHash } = await import("./hub-server.js");
+    const { readFileSync } = await import("node:fs");
+    const source = join(MODELS, "fill-mask-random");
+    const file = (name: string, lfs = false) => ({
+      content: readFileSync(join(source, name)),
+      lfs,
+    });
+    const main = commitHash("main");
+    const hub = new FakeHub({
+      "org/fill-mask-tiny": {
+        commits: {
+          [main]: {
+            "config.json": file("config.json"),
+            "model.safetensors": file("model.safetensors", true),
+            "tokenizer.json": file("tokenizer.json", true),
+            "tokenizer_config.json": file("tokenizer_config.json"),
+          },
+        },
+        refs: { main },
+      },
+    });
+    const saved = { endpoint: process.env.HF_ENDPOINT, offline: process.env.HF_HUB_OFFLINE };
+    const cacheDir = join(scratch, "hub-cache");
+    try {
+      process.env.HF_ENDPOINT = await hub.start();
+      delete process.env.HF_HUB_OFFLINE;
+      const fill = await pipeline("fill-mask", "org/fill-mask-tiny", { cacheDir });
+      const online = await fill("The [MASK] of the ship.", { top_k: 2 });
+      await hub.stop();
+      process.env.HF_HUB_OFFLINE = "1";
+      const again = await pipeline("fill-mask", "org/fill-mask-tiny", { cacheDir });
+      assert.deepEqual(await again("The [MASK] of the ship.", { top_k: 2 }), online);
+    } finally {
+      await hub.stop().catch(() => {});
+      for (const [key, value] of [
+        ["HF_ENDPOINT", saved.endpoint],
+        ["HF_HUB_OFFLINE", saved.offline],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});

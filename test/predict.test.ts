@@ -2,6 +2,9 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseInput } from "../src/cli/commands/predict.js";
@@ -75,6 +78,46 @@ test("user errors are one line on stderr and exit code 1", () => {
     assert.equal(code, 1, args.join(" "));
     assert.equal(stdout, "");
     assert.match(stderr, /^distilbert: [^\n]+\n$/);
+  }
+});
+
+test("semantic-search: build the index from a corpus file, then query it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "predict-test-"));
+  try {
+    const corpus = join(dir, "docs.txt");
+    const index = join(dir, "docs.index");
+    writeFileSync(
+      corpus,
+      "The whale swam beneath the ship.\nWe must balance the federal budget.\n",
+    );
+    const model = ["--model", "test/fixtures/pipelines/models/feature-extraction-random"];
+    const built = cli([
+      "predict",
+      "semantic-search",
+      ...model,
+      "--options",
+      JSON.stringify({ corpus, index }),
+      "x",
+    ]);
+    assert.equal(built.code, 0, built.stderr);
+    const query = "We must balance the federal budget.";
+    const found = cli([
+      "predict",
+      "semantic-search",
+      "--options",
+      JSON.stringify({ index, top_k: 1 }),
+      query,
+    ]);
+    assert.equal(found.code, 0, found.stderr);
+    assert.deepEqual(
+      (JSON.parse(found.stdout) as { index: number; text: string }[]).map((hit) => [
+        hit.index,
+        hit.text,
+      ]),
+      [[1, query]],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

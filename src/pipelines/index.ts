@@ -25,7 +25,7 @@ export interface TaskPipelines {
 
 export type Task = keyof TaskPipelines;
 
-export const TASKS = [
+export const PIPELINE_TASKS = [
   "fill-mask",
   "text-classification",
   "sentiment-analysis",
@@ -38,7 +38,10 @@ export const TASKS = [
 ] as const satisfies readonly Task[];
 
 /** Tasks with a model shipped in the package, used when no model is given. */
-export const TASKS_WITH_DEFAULT_MODEL: readonly Task[] = ["fill-mask", "feature-extraction"];
+export const PIPELINE_TASKS_WITH_DEFAULT_MODEL: readonly Task[] = [
+  "fill-mask",
+  "feature-extraction",
+];
 
 /**
  * The pipeline for `task` on `model` (a local folder or a Hugging Face Hub id). Without a model,
@@ -49,10 +52,10 @@ export async function pipeline<T extends Task>(
   model?: string,
   options?: PipelineLoadOptions,
 ): Promise<TaskPipelines[T]> {
-  if (!(TASKS as readonly string[]).includes(task)) {
-    throw new UserError(`unknown task '${task}'; tasks: ${TASKS.join(", ")}`);
+  if (!(PIPELINE_TASKS as readonly string[]).includes(task)) {
+    throw new UserError(`unknown task '${task}'; tasks: ${PIPELINE_TASKS.join(", ")}`);
   }
-  if (model === undefined && !TASKS_WITH_DEFAULT_MODEL.includes(task)) {
+  if (model === undefined && !PIPELINE_TASKS_WITH_DEFAULT_MODEL.includes(task)) {
     throw new UserError(
       `${task} has no default model: pass one (a model folder or a Hugging Face Hub id)`,
     );

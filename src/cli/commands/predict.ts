@@ -1,9 +1,20 @@
 // `distilbert predict TASK`: one pipeline call from the command line, its output printed as JSON.
 
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
-import { pipeline, TASKS, TASKS_WITH_DEFAULT_MODEL, type Task } from "../../pipelines/index.js";
+import { DEFAULT_BATCH_SIZE } from "../../pipelines/base.js";
+import {
+  PIPELINE_TASKS,
+  PIPELINE_TASKS_WITH_DEFAULT_MODEL,
+  type PipelineLoadOptions,
+  type Pooling,
+  pipeline,
+  SemanticSearch,
+  type Task,
+} from "../../pipelines/index.js";
+import { OptionReader } from "../../pipelines/options.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
 
@@ -11,7 +22,7 @@ const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPU
 
 Runs a pipeline and prints its output as JSON, in Hugging Face's format.
 
-TASK is one of: ${TASKS.join(", ")}.
+TASK is one of: ${PIPELINE_TASKS.join(", ")}, semantic-search.
 
 INPUT is what the pipeline takes, as JSON: a string, a list of strings, {"text", "text_pair"}
 (text-classification), {"question", "context"} (question-answering), {"question", "choices"}
@@ -20,7 +31,7 @@ read from stdin, one a line (JSON or plain text), and outputs written one JSON l
 
 Options:
   --model DIR_OR_ID  a model folder, or a Hugging Face Hub id (downloaded into the Hub cache);
-                     default for ${TASKS_WITH_DEFAULT_MODEL.join(" and ")}: the embedded teacher
+                     default for ${PIPELINE_TASKS_WITH_DEFAULT_MODEL.join(" and ")}: the embedded teacher
   --options JSON     the pipeline's options under Hugging Face's names, e.g.
                      fill-mask: top_k, targets; text-classification: top_k, function_to_apply,
                      truncation, max_length; token-classification: aggregation_strategy,
@@ -29,6 +40,9 @@ Options:
                      feature-extraction: pooling ("mean" or "cls"), normalize;
                      zero-shot-classification: candidate_labels, hypothesis_template,
                      multi_label; all: batch_size
+                     semantic-search: index (the index file, required), corpus (a text file,
+                     one document a line: embeds it and saves the index first), top_k
+                     (default 5), pooling (when building; default "mean")
   --revision REV     Hub models: branch, tag or commit (default main)
   --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto)
 
@@ -38,7 +52,11 @@ Examples:
     "Hugo Chavez met Angela Merkel in Berlin."
   distilbert predict question-answering --model ./my-squad \\
     '{"question": "Who sailed?", "context": "Ishmael sailed on the Pequod."}'
-  cat sentences.txt | distilbert predict sentiment-analysis --model ./my-sst2`;
+  cat sentences.txt | distilbert predict sentiment-analysis --model ./my-sst2
+  distilbert predict semantic-search --options '{"corpus": "docs.txt", "index": "docs.index"}' \
+    "balancing the budget"`;
+
+const SEARCH_OPTIONS = ["index", "corpus", "top_k", "pooling", "batch_size"];
 
 /** JSON when it parses to text, a list or an object; otherwise the plain text itself. */
 export function parseInput(text: string): unknown {
@@ -82,9 +100,10 @@ export const predict: Command = {
       },
     });
     const [task, input, ...extra] = positionals;
-    if (task === undefined) throw new UserError(`predict needs a TASK: ${TASKS.join(", ")}`);
-    if (!(TASKS as readonly string[]).includes(task)) {
-      throw new UserError(`unknown task '${task}'; tasks: ${TASKS.join(", ")}`);
+    if (task === undefined)
+      throw new UserError(`predict needs a TASK: ${PIPELINE_TASKS.join(", ")}`);
+    if (!(PIPELINE_TASKS as readonly string[]).includes(task) && task !== "semantic-search") {
+      throw new UserError(`unknown task '${task}'; tasks: ${PIPELINE_TASKS.join(", ")}`);
     }
     if (extra.length > 0) {
       throw new UserError(
@@ -97,10 +116,14 @@ export const predict: Command = {
       );
     }
     const options = parseOptions(values.options);
-    const pipe = (await pipeline(task as Task, values.model, {
-      backend: values.backend as BackendChoice,
-      revision: values.revision,
-    })) as unknown as (inputs: unknown, options: unknown) => Promise<unknown>;
+    const load = { backend: values.backend as BackendChoice, revision: values.revision };
+    const pipe =
+      task === "semantic-search"
+        ? await searchFunction(values.model, options, load)
+        : ((await pipeline(task as Task, values.model, load)) as unknown as (
+            inputs: unknown,
+            options: unknown,
+          ) => Promise<unknown>);
     if (input !== undefined) {
       process.stdout.write(`${JSON.stringify(await pipe(parseInput(input), options), null, 2)}\n`);
       return 0;
@@ -113,3 +136,42 @@ export const predict: Command = {
     return 0;
   },
 };
+
+/** semantic-search as a pipeline-like function: builds or loads the index, then answers queries. */
+async function searchFunction(
+  model: string | undefined,
+  options: Record<string, unknown>,
+  load: PipelineLoadOptions,
+): Promise<(query: unknown) => Promise<unknown>> {
+  const reader = new OptionReader("semantic-search", options, SEARCH_OPTIONS);
+  const indexPath = reader.string("index", "");
+  if (indexPath === "") {
+    throw new UserError(
+      `semantic-search needs the index file: --options '{"index": "docs.index"}'`,
+    );
+  }
+  const topK = reader.int("top_k", 5);
+  let index: SemanticSearch;
+  if (reader.has("corpus")) {
+    const corpusPath = reader.string("corpus", "");
+    let text: string;
+    try {
+      text = readFileSync(corpusPath, "utf8");
+    } catch (error) {
+      throw new UserError(`cannot read the corpus ${corpusPath}: ${(error as Error).message}`);
+    }
+    const pooling = reader.string("pooling", "mean") as Pooling;
+    index = await SemanticSearch.create(model, { ...load, pooling });
+    index.add(
+      text.split("\n").filter((line) => line.trim() !== ""),
+      reader.int("batch_size", DEFAULT_BATCH_SIZE),
+    );
+    index.save(indexPath);
+  } else {
+    index = await SemanticSearch.load(indexPath, { ...load, model });
+  }
+  return async (query) => {
+    if (Array.isArray(query)) return query.map((q) => index.search(q, topK));
+    return index.search(query as string, topK);
+  };
+}
