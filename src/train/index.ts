@@ -1,0 +1,21 @@
+// The training API: the fine-tuning loop and its parts (optimizer, schedules, data, metrics).
+
+export { collate, epochBatches } from "./batching.js";
+export { readCheckpoint, resolveCheckpoint, type TrainerState } from "./checkpoint.js";
+export { type DataFile, readDataFile } from "./data.js";
+export { evaluate } from "./evaluate.js";
+export { type Dataset, encodeDataset, type Feature, trainingLabelSet } from "./features.js";
+export { LabelSet } from "./labels.js";
+export * as metrics from "./metrics.js";
+export { configForTask, type PreparedModel, prepareModel } from "./model-setup.js";
+export { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
+export { createReporter, type Reporter } from "./progress.js";
+export { Rng, type RngState } from "./rng.js";
+export { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
+export { TASKS as TRAINING_TASKS, type TaskKind as TrainingTask } from "./tasks.js";
+export {
+  type TrainerInputs,
+  type TrainerOptions,
+  type TrainResult,
+  train,
+} from "./trainer.js";
