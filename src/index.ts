@@ -12,3 +12,4 @@ export {
   saveTokenizer,
   Tokenizer,
 } from "./tokenizer/index.js";
+export * from "./train/index.js";
