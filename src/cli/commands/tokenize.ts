@@ -34,7 +34,10 @@ Options:
   --padding MODE         longest (pad to the longest of all lines read) | max_length (to N)
   --stride K             overflowing windows overlap by K tokens (with --return-overflowing)
   --return-overflowing   output every window of a cut text, as question answering over a long
-                         context uses (--truncation only_second --max-length 384 --stride 128)
+                         context uses (--truncation only_second --max-length 384 --stride 128).
+                         Like Hugging Face tokenizers 0.23, each text is tokenized only up to
+                         --max-length tokens, so the windows end there (the library option
+                         tokenizeWholeInput windows the whole text)
   --no-special-tokens    no [CLS] / [SEP]
 
 Example:
