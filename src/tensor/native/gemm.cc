@@ -36,40 +36,17 @@ float* reserve(float*& buffer, size_t& size, size_t needed) {
 
 thread_local PackBuffers pack_buffers;
 
-// Packs op(A)[rows i0.., depth p0..] into micro-panels of mr rows, zero-padding the last one.
-void pack_a(const Operand& a, long i0, long rows, long p0, long depth, int mr, float* out) {
-  for (long ir = 0; ir < rows; ir += mr) {
-    int panel_rows = static_cast<int>(std::min<long>(mr, rows - ir));
-    if (a.transposed) {
-      for (long p = 0; p < depth; ++p) {
-        const float* src = a.data + (p0 + p) * a.ld + i0 + ir;
-        float* dst = out + p * mr;
-        for (int r = 0; r < panel_rows; ++r) dst[r] = src[r];
-        for (int r = panel_rows; r < mr; ++r) dst[r] = 0.0f;
-      }
-    } else {
-      for (int r = 0; r < panel_rows; ++r) {
-        const float* src = a.data + (i0 + ir + r) * a.ld + p0;
-        for (long p = 0; p < depth; ++p) out[p * mr + r] = src[p];
-      }
-      for (int r = panel_rows; r < mr; ++r) {
-        for (long p = 0; p < depth; ++p) out[p * mr + r] = 0.0f;
-      }
-    }
-    out += depth * mr;
-  }
-}
-
-// Packs one micro-panel of a transposed B: out[p * nr + c] = src[c * ld + p]. Writing the panel
-// column by column would touch a new cache line on every store (the panel is about the size of
-// L1), so it goes four depths at a time, transposing 4 x 4 blocks, writing whole panel rows.
-void pack_b_transposed(const float* src, long ld, long depth, int cols, int nr, float* out) {
+// Packs `lines` rows of src (row stride ld) into a micro-panel of width `width`, transposed:
+// out[p * width + i] = src[i * ld + p], zero-padding lines up to width. Writing the panel one
+// source row at a time would touch a new cache line on almost every store, so it goes four depths
+// at a time, transposing 4 x 4 blocks and writing whole panel rows.
+void pack_transposing(const float* src, long ld, long depth, int lines, int width, float* out) {
   long p = 0;
 #if defined(__SSE2__)
-  if (cols == nr && nr % 4 == 0) {
+  if (lines == width && width % 4 == 0) {
     for (; p + 4 <= depth; p += 4) {
-      float* dst = out + p * nr;
-      for (int c = 0; c < nr; c += 4) {
+      float* dst = out + p * width;
+      for (int c = 0; c < width; c += 4) {
         const float* s = src + c * ld + p;
         if (p % 16 == 0) {
           for (int i = 0; i < 4; ++i) {
@@ -82,26 +59,45 @@ void pack_b_transposed(const float* src, long ld, long depth, int cols, int nr, 
         __m128 r3 = _mm_loadu_ps(s + 3 * ld);
         _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
         _mm_storeu_ps(dst + c, r0);
-        _mm_storeu_ps(dst + nr + c, r1);
-        _mm_storeu_ps(dst + 2 * nr + c, r2);
-        _mm_storeu_ps(dst + 3 * nr + c, r3);
+        _mm_storeu_ps(dst + width + c, r1);
+        _mm_storeu_ps(dst + 2 * width + c, r2);
+        _mm_storeu_ps(dst + 3 * width + c, r3);
       }
     }
   }
 #endif
   for (; p < depth; ++p) {
-    float* dst = out + p * nr;
-    for (int c = 0; c < cols; ++c) dst[c] = src[c * ld + p];
-    for (int c = cols; c < nr; ++c) dst[c] = 0.0f;
+    float* dst = out + p * width;
+    for (int c = 0; c < lines; ++c) dst[c] = src[c * ld + p];
+    for (int c = lines; c < width; ++c) dst[c] = 0.0f;
   }
 }
+
+// Packs op(A)[rows i0.., depth p0..] into micro-panels of mr rows, zero-padding the last one.
+void pack_a(const Operand& a, long i0, long rows, long p0, long depth, int mr, float* out) {
+  for (long ir = 0; ir < rows; ir += mr) {
+    int panel_rows = static_cast<int>(std::min<long>(mr, rows - ir));
+    if (a.transposed) {
+      for (long p = 0; p < depth; ++p) {
+        const float* src = a.data + (p0 + p) * a.ld + i0 + ir;
+        float* dst = out + p * mr;
+        for (int r = 0; r < panel_rows; ++r) dst[r] = src[r];
+        for (int r = panel_rows; r < mr; ++r) dst[r] = 0.0f;
+      }
+    } else {
+      pack_transposing(a.data + (i0 + ir) * a.ld + p0, a.ld, depth, panel_rows, mr, out);
+    }
+    out += depth * mr;
+  }
+}
+
 
 // Packs op(B)[depth p0.., cols j0..] into micro-panels of nr columns, zero-padding the last one.
 void pack_b(const Operand& b, long p0, long depth, long j0, long cols, int nr, float* out) {
   for (long jr = 0; jr < cols; jr += nr) {
     int panel_cols = static_cast<int>(std::min<long>(nr, cols - jr));
     if (b.transposed) {
-      pack_b_transposed(b.data + (j0 + jr) * b.ld + p0, b.ld, depth, panel_cols, nr, out);
+      pack_transposing(b.data + (j0 + jr) * b.ld + p0, b.ld, depth, panel_cols, nr, out);
     } else {
       for (long p = 0; p < depth; ++p) {
         const float* src = b.data + (p0 + p) * b.ld + j0 + jr;
