@@ -4,6 +4,7 @@ import { bench } from "./commands/bench.js";
 import { decode } from "./commands/decode.js";
 import { demo } from "./commands/demo.js";
 import { distill } from "./commands/distill.js";
+import { evalMlm } from "./commands/eval-mlm.js";
 import { forward } from "./commands/forward.js";
 import { initStudentCommand } from "./commands/init-student.js";
 import { predict } from "./commands/predict.js";
@@ -24,6 +25,7 @@ export const commands: Record<string, Command> = {
   decode,
   demo,
   distill,
+  "eval-mlm": evalMlm,
   forward,
   "init-student": initStudentCommand,
   predict,

@@ -1,0 +1,121 @@
+// `distilbert eval-mlm`: masked-token accuracy and loss of a masked-LM model.
+
+import { parseArgs } from "node:util";
+import { backendChoice, positiveInt, required } from "../../distill/cli-options.js";
+import { evaluateMlm, type MaskedRows, maskForEvaluation } from "../../distill/eval-mlm.js";
+import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
+import { RowMaskedLM } from "../../distill/row-mlm.js";
+import { UserError } from "../../errors.js";
+import { loadConfig } from "../../io/config.js";
+import { Checkpoint, SafetensorsFile } from "../../io/safetensors.js";
+import { createBackend } from "../../tensor/index.js";
+import { loadTokenizer } from "../../tokenizer/index.js";
+import type { Command } from "../commands.js";
+
+const help = `distilbert eval-mlm --model DIR (--corpus FILE | --inputs FILE) [options]
+
+Scores a masked-language model (BertForMaskedLM or DistilBertForMaskedLM): the share of masked
+tokens whose original token is the top prediction (accuracy) and the mean cross-entropy there.
+
+With --corpus, the text (one text a line) is tokenized and packed into rows of --seq-len tokens
+([CLS] ... [SEP]), and 15% of the real tokens are masked uniformly (80% [MASK], 10% a random
+token, 10% kept) from a fixed seed, so every model sees the same masks. With --inputs, a
+safetensors file gives the batch as it is: input_ids and labels (-100 where nothing is
+predicted; 'mlm_labels' is read too), [rows, seq], and optionally attention_mask.
+
+Options:
+  --model DIR        the model folder
+  --corpus FILE      text to mask and score
+  --inputs FILE      or: masked rows to score as given
+  --seq-len N        tokens per row with --corpus (default 128)
+  --seed N           the masking seed with --corpus (default 0)
+  --batch-size N     rows per forward (default 32)
+  --json             print {"accuracy", "loss", "tokens"} as JSON
+  --backend NAME     auto, native, wasm, reference (default auto)
+  --threads N        worker threads
+
+Example:
+  distilbert eval-mlm --model models/bert-mini-sotu --corpus data/corpus.eval.txt`;
+
+function readMaskedRows(path: string): MaskedRows {
+  const file = SafetensorsFile.open(path);
+  const labelName = ["labels", "mlm_labels"].find((name) => file.has(name));
+  if (!file.has("input_ids") || !labelName) {
+    throw new UserError(
+      `${path} needs 'input_ids' and 'labels' tensors (it has ${file.names().join(", ")})`,
+    );
+  }
+  const shape = file.info("input_ids").shape;
+  if (shape.length !== 2) {
+    throw new UserError(`${path}: input_ids must be [rows, seq], got [${shape.join(", ")}]`);
+  }
+  for (const name of [labelName, "attention_mask"]) {
+    if (file.has(name) && file.info(name).shape.join() !== shape.join()) {
+      throw new UserError(`${path}: ${name} must have input_ids' shape [${shape.join(", ")}]`);
+    }
+  }
+  const [count, seqLen] = shape;
+  return {
+    inputIds: file.int32("input_ids"),
+    labels: file.int32(labelName),
+    attentionMask: file.has("attention_mask")
+      ? file.float32("attention_mask")
+      : new Float32Array(count * seqLen).fill(1),
+    count,
+    seqLen,
+  };
+}
+
+export const evalMlm: Command = {
+  summary: "masked-token accuracy and loss of a masked-LM model",
+  help,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        model: { type: "string" },
+        corpus: { type: "string" },
+        inputs: { type: "string" },
+        "seq-len": { type: "string" },
+        seed: { type: "string" },
+        "batch-size": { type: "string" },
+        json: { type: "boolean", default: false },
+        backend: { type: "string" },
+        threads: { type: "string" },
+      },
+    });
+    const modelDir = required("eval-mlm", "model", values.model);
+    if ((values.corpus === undefined) === (values.inputs === undefined)) {
+      throw new UserError("eval-mlm needs one of --corpus FILE or --inputs FILE");
+    }
+    const threads = positiveInt("threads", values.threads) ?? undefined;
+    const backend = await createBackend(backendChoice(values.backend), { threads });
+    const model = RowMaskedLM.create(
+      loadConfig(modelDir),
+      Checkpoint.open(modelDir),
+      backend,
+      modelDir,
+    );
+    let data: MaskedRows;
+    if (values.corpus) {
+      const tokenizer = loadTokenizer(modelDir);
+      const rows = packCorpus(
+        readCorpusLines(values.corpus),
+        tokenizer,
+        positiveInt("seq-len", values["seq-len"]) ?? 128,
+      );
+      data = maskForEvaluation(rows, tokenizer, Number(values.seed ?? 0));
+    } else {
+      data = readMaskedRows(values.inputs as string);
+    }
+    const score = evaluateMlm(model, data, positiveInt("batch-size", values["batch-size"]) ?? 32);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(score)}\n`);
+    } else {
+      process.stdout.write(
+        `${modelDir}: masked-token accuracy ${(score.accuracy * 100).toFixed(2)}%, loss ${score.loss.toFixed(4)} over ${score.tokens} masked tokens\n`,
+      );
+    }
+    return 0;
+  },
+};
