@@ -22,6 +22,7 @@ export interface TokenClassificationOptions {
   aggregation_strategy?: AggregationStrategy;
   /** Labels left out of the output; default ["O"]. */
   ignore_labels?: string[];
+  /** Default: cut to the tokenizer's model_max_length when it sets one, as Hugging Face. */
   truncation?: boolean;
   max_length?: number;
   batch_size?: number;
@@ -61,6 +62,10 @@ export class TokenClassificationPipeline extends Pipeline {
     const strategy = parseAggregationStrategy(reader.raw("aggregation_strategy") ?? "none");
     const ignoreLabels = reader.strings("ignore_labels", ["O"]);
     const truncation = readTruncation(reader);
+    // Hugging Face cuts inputs to the tokenizer's model_max_length here when it has one.
+    if (truncation.truncation === undefined && Number.isFinite(this.tokenizer.modelMaxLength)) {
+      truncation.truncation = true;
+    }
     const batchSize = reader.int("batch_size", DEFAULT_BATCH_SIZE);
     const texts = Array.isArray(inputs) ? inputs : [inputs];
     for (const text of texts) {

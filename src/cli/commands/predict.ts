@@ -22,7 +22,8 @@ const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPU
 
 Runs a pipeline and prints its output as JSON, in Hugging Face's format.
 
-TASK is one of: ${PIPELINE_TASKS.join(", ")}, semantic-search.
+TASK is one of: ${PIPELINE_TASKS.slice(0, 5).join(", ")},
+${PIPELINE_TASKS.slice(5).join(", ")}, semantic-search.
 
 INPUT is what the pipeline takes, as JSON: a string, a list of strings, {"text", "text_pair"}
 (text-classification), {"question", "context"} (question-answering), {"question", "choices"}
@@ -53,7 +54,7 @@ Examples:
   distilbert predict question-answering --model ./my-squad \\
     '{"question": "Who sailed?", "context": "Ishmael sailed on the Pequod."}'
   cat sentences.txt | distilbert predict sentiment-analysis --model ./my-sst2
-  distilbert predict semantic-search --options '{"corpus": "docs.txt", "index": "docs.index"}' \
+  distilbert predict semantic-search --options '{"corpus": "docs.txt", "index": "docs.index"}' \\
     "balancing the budget"`;
 
 const SEARCH_OPTIONS = ["index", "corpus", "top_k", "pooling", "batch_size"];
