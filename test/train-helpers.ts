@@ -14,25 +14,37 @@ export function temporaryDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `distilbert-${prefix}-`));
 }
 
-/** A 1-layer BERT-MLM folder, hidden 16, dropout on, random weights. */
-export function tinyModelFolder(): string {
+const TINY_BERT = {
+  model_type: "bert",
+  architectures: ["BertForMaskedLM"],
+  vocab_size: 30522,
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 64,
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  type_vocab_size: 2,
+};
+
+const TINY_DISTILBERT = {
+  model_type: "distilbert",
+  architectures: ["DistilBertForMaskedLM"],
+  vocab_size: 30522,
+  dim: 16,
+  n_layers: 1,
+  n_heads: 2,
+  hidden_dim: 32,
+  max_position_embeddings: 64,
+  dropout: 0.1,
+  attention_dropout: 0.1,
+};
+
+/** A 1-layer masked-LM folder (BERT or DistilBERT), hidden 16, dropout on, random weights. */
+export function tinyModelFolder(modelType: "bert" | "distilbert" = "bert"): string {
   const dir = temporaryDir("tiny-model");
-  const config = parseConfig(
-    {
-      model_type: "bert",
-      architectures: ["BertForMaskedLM"],
-      vocab_size: 30522,
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      max_position_embeddings: 64,
-      hidden_dropout_prob: 0.1,
-      attention_probs_dropout_prob: 0.1,
-      type_vocab_size: 2,
-    },
-    "tiny config",
-  );
+  const config = parseConfig(modelType === "bert" ? TINY_BERT : TINY_DISTILBERT, "tiny config");
   const model = createModel(config, null, new ReferenceBackend(), { seed: 1 });
   saveModel(model, config, dir);
   for (const name of ["tokenizer.json", "tokenizer_config.json", "vocab.txt"]) {
