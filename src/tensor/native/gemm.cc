@@ -110,6 +110,24 @@ void pack_b(const Operand& b, long p0, long depth, long j0, long cols, int nr, f
   }
 }
 
+// Prefetches part `part` of `parts` of the source of op(B)[depth p0.., cols j0..j0+cols) into
+// L2.
+void prefetch_b_part(const Operand& b, long p0, long depth, long j0, int cols, long part,
+                     long parts) {
+#if defined(__SSE2__)
+  // The source is `lines` runs of `run` floats: rows of B^T, or rows of B's column range.
+  long lines = b.transposed ? cols : depth;
+  long run = b.transposed ? depth : cols;
+  const float* base = b.transposed ? b.data + j0 * b.ld + p0 : b.data + p0 * b.ld + j0;
+  for (long line = lines * part / parts; line < lines * (part + 1) / parts; ++line) {
+    const char* start = reinterpret_cast<const char*>(base + line * b.ld);
+    for (long offset = 0; offset < run * 4; offset += 64) {
+      _mm_prefetch(start + offset, _MM_HINT_T1);
+    }
+  }
+#endif
+}
+
 }  // namespace
 
 void gemm(const KernelSet& ks, long m, long n, long k, Operand a, Operand b, float* c, long ldc,
@@ -136,15 +154,24 @@ void gemm(const KernelSet& ks, long m, long n, long k, Operand a, Operand b, flo
     for (long pc = 0; pc < k; pc += kc) {
       long depth = std::min(kc, k - pc);
       bool first = pc == 0;
-      pack_b(b, pc, depth, jc, cols, nr, packed_b);
       for (long ic = 0; ic < m; ic += mc) {
         long rows = std::min(mc, m - ic);
+        long tiles = (rows + mr - 1) / mr;
         pack_a(a, ic, rows, pc, depth, mr, packed_a);
         for (long jr = 0; jr < cols; jr += nr) {
           int tile_cols = static_cast<int>(std::min<long>(nr, cols - jr));
-          const float* bp = packed_b + (jr / nr) * depth * nr;
+          float* bp = packed_b + (jr / nr) * depth * nr;
+          // B's micro-panels are packed as the first row block reaches them, and the next
+          // one's source is prefetched meanwhile, so reading B from memory overlaps the
+          // arithmetic instead of preceding it.
+          bool packing = ic == 0;
+          if (packing) pack_b(b, pc, depth, jc + jr, tile_cols, nr, bp);
+          int next_cols = static_cast<int>(std::min<long>(nr, cols - jr - nr));
           const float* tile_bias = first && bias ? bias + jc + jr : nullptr;
           for (long ir = 0; ir < rows; ir += mr) {
+            if (packing && next_cols > 0) {
+              prefetch_b_part(b, pc, depth, jc + jr + nr, next_cols, ir / mr, tiles);
+            }
             int tile_rows = static_cast<int>(std::min<long>(mr, rows - ir));
             ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
                     c + (ic + ir) * ldc + jc + jr, ldc, accumulate || !first, tile_bias);
