@@ -4,7 +4,7 @@ import { UserError } from "../errors.js";
 import type { Callable } from "./base.js";
 import { FeatureExtractionPipeline } from "./feature-extraction.js";
 import { FillMaskPipeline } from "./fill-mask.js";
-import type { PipelineLoadOptions } from "./load.js";
+import { EMBEDDED_MODEL_DIR, type PipelineLoadOptions } from "./load.js";
 import { MultipleChoicePipeline } from "./multiple-choice.js";
 import { QuestionAnsweringPipeline } from "./question-answering.js";
 import { TextClassificationPipeline } from "./text-classification.js";
@@ -37,25 +37,26 @@ export const PIPELINE_TASKS = [
   "multiple-choice",
 ] as const satisfies readonly Task[];
 
-/** Tasks with a model shipped in the package, used when no model is given. */
-export const PIPELINE_TASKS_WITH_DEFAULT_MODEL: readonly Task[] = [
-  "fill-mask",
-  "feature-extraction",
-];
+/** The models shipped in the package, used when no model is given. */
+export const DEFAULT_MODELS: Partial<Record<Task, string>> = {
+  "fill-mask": EMBEDDED_MODEL_DIR,
+  "feature-extraction": EMBEDDED_MODEL_DIR,
+};
 
 /**
- * The pipeline for `task` on `model` (a local folder or a Hugging Face Hub id). Without a model,
- * fill-mask and feature-extraction use the embedded teacher; other tasks need one.
+ * The pipeline for `task` on `modelOrDefault` (a local folder or a Hugging Face Hub id), or on
+ * the task's shipped model (DEFAULT_MODELS) when none is given.
  */
 export async function pipeline<T extends Task>(
   task: T,
-  model?: string,
+  modelOrDefault?: string,
   options?: PipelineLoadOptions,
 ): Promise<TaskPipelines[T]> {
   if (!(PIPELINE_TASKS as readonly string[]).includes(task)) {
     throw new UserError(`unknown task '${task}'; tasks: ${PIPELINE_TASKS.join(", ")}`);
   }
-  if (model === undefined && !PIPELINE_TASKS_WITH_DEFAULT_MODEL.includes(task)) {
+  const model = modelOrDefault ?? DEFAULT_MODELS[task];
+  if (model === undefined) {
     throw new UserError(
       `${task} has no default model: pass one (a model folder or a Hugging Face Hub id)`,
     );
@@ -68,16 +69,16 @@ export async function pipeline<T extends Task>(
         return FeatureExtractionPipeline.fromPretrained(model, options);
       case "text-classification":
       case "sentiment-analysis":
-        return TextClassificationPipeline.fromPretrained(model as string, options);
+        return TextClassificationPipeline.fromPretrained(model, options);
       case "token-classification":
       case "ner":
-        return TokenClassificationPipeline.fromPretrained(model as string, options);
+        return TokenClassificationPipeline.fromPretrained(model, options);
       case "question-answering":
-        return QuestionAnsweringPipeline.fromPretrained(model as string, options);
+        return QuestionAnsweringPipeline.fromPretrained(model, options);
       case "zero-shot-classification":
-        return ZeroShotClassificationPipeline.fromPretrained(model as string, options);
+        return ZeroShotClassificationPipeline.fromPretrained(model, options);
       case "multiple-choice":
-        return MultipleChoicePipeline.fromPretrained(model as string, options);
+        return MultipleChoicePipeline.fromPretrained(model, options);
     }
   };
   return (await load()) as TaskPipelines[T];
@@ -89,7 +90,6 @@ export type { ClassificationFunction, LabelScore } from "./classification.js";
 export type { AggregationStrategy, EntityGroup, TokenEntity } from "./entities.js";
 export type { FeatureExtractionOptions, FeatureExtractionOutput } from "./feature-extraction.js";
 export type { FillMaskOptions, FillMaskOutput, FillMaskPrediction } from "./fill-mask.js";
-export { EMBEDDED_MODEL_DIR, type PipelineLoadOptions } from "./load.js";
 export type {
   MultipleChoiceInput,
   MultipleChoiceOptions,
@@ -114,9 +114,11 @@ export type {
 } from "./token-classification.js";
 export type { ZeroShotOptions, ZeroShotOutput } from "./zero-shot.js";
 export {
+  EMBEDDED_MODEL_DIR,
   FeatureExtractionPipeline,
   FillMaskPipeline,
   MultipleChoicePipeline,
+  type PipelineLoadOptions,
   QuestionAnsweringPipeline,
   TextClassificationPipeline,
   TokenClassificationPipeline,

@@ -6,8 +6,8 @@ import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { DEFAULT_BATCH_SIZE } from "../../pipelines/base.js";
 import {
+  DEFAULT_MODELS,
   PIPELINE_TASKS,
-  PIPELINE_TASKS_WITH_DEFAULT_MODEL,
   type PipelineLoadOptions,
   type Pooling,
   pipeline,
@@ -32,7 +32,7 @@ read from stdin, one a line (JSON or plain text), and outputs written one JSON l
 
 Options:
   --model DIR_OR_ID  a model folder, or a Hugging Face Hub id (downloaded into the Hub cache);
-                     default for ${PIPELINE_TASKS_WITH_DEFAULT_MODEL.join(" and ")}: the embedded teacher
+                     default: the model shipped for ${Object.keys(DEFAULT_MODELS).join(", ")}
   --options JSON     the pipeline's options under Hugging Face's names, e.g.
                      fill-mask: top_k, targets; text-classification: top_k, function_to_apply,
                      truncation, max_length; token-classification: aggregation_strategy,
