@@ -38,7 +38,7 @@ export function activationValue(kind: Activation, x: number): number {
     case "gelu":
       return 0.5 * x * (1 + erf(x * SQRT_HALF));
     case "relu":
-      return x > 0 ? x : 0;
+      return Math.max(x, 0);
     case "silu":
       return x / (1 + Math.exp(-x));
     case "gelu_new":
