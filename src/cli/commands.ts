@@ -1,6 +1,7 @@
 // The subcommand registry. Each command lives in its own file under ./commands/.
 
 import { bench } from "./commands/bench.js";
+import { compare } from "./commands/compare.js";
 import { decode } from "./commands/decode.js";
 import { demo } from "./commands/demo.js";
 import { distill } from "./commands/distill.js";
@@ -22,6 +23,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   bench,
+  compare,
   decode,
   demo,
   distill,

@@ -1,0 +1,186 @@
+// `distilbert compare`: a teacher and its student side by side (DistilBERT's paper's table).
+
+import { parseArgs } from "node:util";
+import { backendChoice, positiveInt, required } from "../../distill/cli-options.js";
+import {
+  type ComparisonRow,
+  comparisonTable,
+  countParameters,
+  measureSpeed,
+  weightBytes,
+} from "../../distill/compare.js";
+import { evaluateMlm, maskForEvaluation } from "../../distill/eval-mlm.js";
+import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
+import { RowMaskedLM } from "../../distill/row-mlm.js";
+import { UserError } from "../../errors.js";
+import { loadConfig } from "../../io/config.js";
+import { Checkpoint } from "../../io/safetensors.js";
+import { loadModel } from "../../models/index.js";
+import type { Backend } from "../../tensor/backend.js";
+import { createBackend } from "../../tensor/index.js";
+import { loadTokenizer } from "../../tokenizer/index.js";
+import { readDataFile } from "../../train/data.js";
+import { evaluate } from "../../train/evaluate.js";
+import { encodeDataset } from "../../train/features.js";
+import { LabelSet } from "../../train/labels.js";
+import { TASKS } from "../../train/tasks.js";
+import type { Command } from "../commands.js";
+
+const help = `distilbert compare --teacher DIR --student DIR [options]
+
+Puts a teacher and its distilled student side by side, as DistilBERT's paper does: parameters,
+weights on disk, CPU latency of one 1 x 128 sequence and throughput at 32 x 128 (the encoder's
+forward, median of --repeats runs after a warm-up), masked-token accuracy on a corpus (as
+eval-mlm: 15% of the tokens masked from a fixed seed), and the scores of a fine-tuned teacher and
+student pair on a text-classification file. Timings depend on what else the machine runs.
+
+Options:
+  --teacher DIR        the teacher (BertForMaskedLM or DistilBertForMaskedLM)
+  --student DIR        the student
+  --corpus FILE        score masked-token accuracy on this text (one text a line)
+  --task-teacher DIR   a fine-tuned teacher classifier ...
+  --task-student DIR   ... and student, scored on
+  --eval FILE          JSON lines or CSV with 'text' and 'label' fields
+  --repeats N          timed runs per measurement (default 5)
+  --json               print the numbers as JSON instead of a table
+  --backend NAME       auto, native, wasm, reference (default auto)
+  --threads N          worker threads
+
+Example:
+  distilbert compare --teacher models/bert-mini-sotu --student models/distilbert-mini-sotu \\
+    --corpus data/corpus.eval.txt`;
+
+function taskScores(dir: string, evalPath: string, backend: Backend) {
+  const model = loadModel(dir, { backend });
+  if (model.head !== "sequence-classification") {
+    throw new UserError(`${dir} is a ${model.architecture}, not a sequence classifier`);
+  }
+  const config = loadConfig(dir);
+  const labels = new LabelSet(
+    Array.from({ length: config.numLabels }, (_, id) => config.id2label[id]),
+  );
+  const tokenizer = loadTokenizer(dir);
+  const task = "text-classification";
+  const data = encodeDataset(readDataFile(evalPath), tokenizer, {
+    task,
+    fields: TASKS[task].defaultFields,
+    maxLength: 128,
+    labels,
+  });
+  return evaluate(model, data, task, labels, 32, tokenizer.padTokenId);
+}
+
+const percent = (value: number) => `${(100 * value).toFixed(2)}%`;
+
+export const compare: Command = {
+  summary: "a teacher and its student side by side: size, speed, accuracy",
+  help,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        teacher: { type: "string" },
+        student: { type: "string" },
+        corpus: { type: "string" },
+        "task-teacher": { type: "string" },
+        "task-student": { type: "string" },
+        eval: { type: "string" },
+        repeats: { type: "string" },
+        json: { type: "boolean", default: false },
+        backend: { type: "string" },
+        threads: { type: "string" },
+      },
+    });
+    const teacherDir = required("compare", "teacher", values.teacher);
+    const studentDir = required("compare", "student", values.student);
+    const taskDirs = [values["task-teacher"], values["task-student"], values.eval];
+    if (taskDirs.some((v) => v !== undefined) && taskDirs.some((v) => v === undefined)) {
+      throw new UserError(
+        "downstream scores need all of --task-teacher, --task-student and --eval",
+      );
+    }
+    const threads = positiveInt("threads", values.threads) ?? undefined;
+    const backend = await createBackend(backendChoice(values.backend), { threads });
+    const repeats = positiveInt("repeats", values.repeats) ?? 5;
+    const dirs = { teacher: teacherDir, student: studentDir };
+    const rows: ComparisonRow[] = [];
+    const pair = (fn: (dir: string) => number) => ({
+      teacher: fn(dirs.teacher),
+      student: fn(dirs.student),
+    });
+    const layers = pair((dir) => loadConfig(dir).numLayers);
+    rows.push({ what: "layers", ...layers, relation: "share", format: String });
+    rows.push({
+      what: "parameters",
+      ...pair(countParameters),
+      relation: "share",
+      format: (v) => `${(v / 1e6).toFixed(2)}M`,
+    });
+    rows.push({
+      what: "weights on disk",
+      ...pair(weightBytes),
+      relation: "share",
+      format: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
+    });
+    const speed = {
+      teacher: measureSpeed(teacherDir, backend, { seq: 128, batch: 32, repeats }),
+      student: measureSpeed(studentDir, backend, { seq: 128, batch: 32, repeats }),
+    };
+    rows.push({
+      what: "latency, 1 x 128 tokens",
+      teacher: speed.teacher.latencyMs,
+      student: speed.student.latencyMs,
+      relation: "time",
+      format: (v) => `${v.toFixed(1)} ms`,
+    });
+    rows.push({
+      what: "throughput, 32 x 128 tokens",
+      teacher: speed.teacher.throughput,
+      student: speed.student.throughput,
+      relation: "rate",
+      format: (v) => `${v.toFixed(1)} seq/s`,
+    });
+    if (values.corpus) {
+      const tokenizer = loadTokenizer(teacherDir);
+      const masked = maskForEvaluation(
+        packCorpus(readCorpusLines(values.corpus), tokenizer, 128),
+        tokenizer,
+      );
+      const accuracy = pair(
+        (dir) =>
+          evaluateMlm(
+            RowMaskedLM.create(loadConfig(dir), Checkpoint.open(dir), backend, dir),
+            masked,
+          ).accuracy,
+      );
+      rows.push({ what: "masked-token accuracy", ...accuracy, relation: "share", format: percent });
+    }
+    if (values.eval) {
+      const evalPath = values.eval;
+      const teacher = taskScores(values["task-teacher"] as string, evalPath, backend);
+      const student = taskScores(values["task-student"] as string, evalPath, backend);
+      for (const metric of ["accuracy", "f1"]) {
+        rows.push({
+          what: `${metric} on ${evalPath}`,
+          teacher: teacher[metric],
+          student: student[metric],
+          relation: "share",
+          format: percent,
+        });
+      }
+    }
+    if (values.json) {
+      const out = Object.fromEntries(
+        rows.map((row) => [row.what, { teacher: row.teacher, student: row.student }]),
+      );
+      process.stdout.write(
+        `${JSON.stringify({ backend: backend.name, threads: backend.threads, ...out }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `${teacherDir} (teacher) vs ${studentDir} (student), ${backend.name} backend, ${backend.threads} threads\n\n${comparisonTable(rows)}\n`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  comparisonTable,
+  countParameters,
+  measureSpeed,
+  weightBytes,
+} from "../src/distill/compare.js";
+import { ReferenceBackend } from "../src/tensor/reference.js";
+
+const STUDENT = "test/fixtures/models/distill-student-init";
+const TEACHER = "test/fixtures/models/bert-mlm";
+
+test("parameters are counted as stored (the tied projector once)", () => {
+  // embeddings 1000x64 + 64x64 + LayerNorm, 2 layers, MLM head (transform, LayerNorm, bias)
+  const layer = 4 * (64 * 64 + 64) + 2 * 64 + (128 * 64 + 128) + (64 * 128 + 64) + 2 * 64;
+  const expected = 1000 * 64 + 64 * 64 + 2 * 64 + 2 * layer + 64 * 64 + 64 + 2 * 64 + 1000;
+  assert.equal(countParameters(STUDENT), expected);
+  assert.ok(countParameters(TEACHER) > expected);
+  assert.ok(weightBytes(STUDENT) > 4 * expected);
+});
+
+test("speed is measured on the encoder; the table gives shares and speed-ups", () => {
+  const speed = measureSpeed(STUDENT, new ReferenceBackend(), { seq: 8, batch: 2, repeats: 1 });
+  assert.ok(speed.latencyMs > 0 && speed.throughput > 0);
+  const table = comparisonTable([
+    { what: "parameters", teacher: 200, student: 100, relation: "share", format: String },
+    { what: "latency", teacher: 30, student: 10, relation: "time", format: String },
+    { what: "throughput", teacher: 10, student: 25, relation: "rate", format: String },
+  ]);
+  assert.match(table, /\| parameters \| 200 \| 100 \| 50\.0% \|/);
+  assert.match(table, /\| latency \| 30 \| 10 \| 3\.00x faster \|/);
+  assert.match(table, /\| throughput \| 10 \| 25 \| 2\.50x faster \|/);
+});
