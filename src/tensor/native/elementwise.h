@@ -100,4 +100,46 @@ void softmax_row(float* row, const float* key_mask, long n, float scale) {
   for (long j = 0; j < n; ++j) row[j] *= inverse;
 }
 
+void layer_norm_row(const float* x, const float* gamma, const float* beta, float* out, long dim,
+                    float eps, float* mean, float* rstd) {
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (long i = 0; i < dim; ++i) sum += x[i];
+  const float mu = sum / static_cast<float>(dim);
+  float squares = 0.0f;
+#pragma omp simd reduction(+ : squares)
+  for (long i = 0; i < dim; ++i) squares += (x[i] - mu) * (x[i] - mu);
+  const float s = 1.0f / std::sqrt(squares / static_cast<float>(dim) + eps);
+  *mean = mu;
+  *rstd = s;
+#pragma omp simd
+  for (long i = 0; i < dim; ++i) out[i] = (x[i] - mu) * s * gamma[i] + beta[i];
+}
+
+void layer_norm_backward_row(const float* d_out, const float* x, const float* gamma, float mean,
+                             float rstd, float* dx, float* d_gamma, float* d_beta, long dim) {
+  // dx holds g = dOut * gamma between the two loops, so both loops use the same rounded g (a
+  // fused multiply-add in one and not the other would leave rstd-amplified noise where the
+  // result should cancel to zero).
+  float sum_g = 0.0f;
+  float sum_gx = 0.0f;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+  for (long i = 0; i < dim; ++i) {
+    const float x_hat = (x[i] - mean) * rstd;
+    const float g = d_out[i] * gamma[i];
+    sum_g += g;
+    sum_gx += g * x_hat;
+    d_gamma[i] += d_out[i] * x_hat;
+    d_beta[i] += d_out[i];
+    dx[i] = g;
+  }
+  const float mean_g = sum_g / static_cast<float>(dim);
+  const float mean_gx = sum_gx / static_cast<float>(dim);
+#pragma omp simd
+  for (long i = 0; i < dim; ++i) {
+    const float x_hat = (x[i] - mean) * rstd;
+    dx[i] = rstd * (dx[i] - mean_g - x_hat * mean_gx);
+  }
+}
+
 }  // namespace

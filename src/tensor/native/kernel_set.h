@@ -27,6 +27,13 @@ struct KernelSet {
                               long n);
   // row[j] = softmax over j of (key_mask[j] == 0 ? float32 minimum : row[j] * scale).
   void (*softmax_row)(float* row, const float* key_mask, long n, float scale);
+  // One row of LayerNorm: out = (x - mean) * rstd * gamma + beta, writing *mean and *rstd.
+  void (*layer_norm_row)(const float* x, const float* gamma, const float* beta, float* out,
+                         long dim, float eps, float* mean, float* rstd);
+  // One row of LayerNorm's gradient: writes dx, adds into d_gamma and d_beta.
+  void (*layer_norm_backward_row)(const float* d_out, const float* x, const float* gamma,
+                                  float mean, float rstd, float* dx, float* d_gamma,
+                                  float* d_beta, long dim);
 };
 
 // The kernel sets compiled into this binary, best first; only those the CPU can run.

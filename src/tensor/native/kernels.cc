@@ -105,19 +105,8 @@ void layer_norm_forward(Context& ctx, const float* x, const float* gamma, const 
   Ranges ranges = split(rows, ctx.pool, 8);
   parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
     for (long r = ranges.begin(chunk); r < ranges.end(chunk); ++r) {
-      const float* xr = x + r * dim;
-      double sum = 0.0;
-      for (long i = 0; i < dim; ++i) sum += xr[i];
-      double mu = sum / dim;
-      double squares = 0.0;
-      for (long i = 0; i < dim; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
-      double s = 1.0 / std::sqrt(squares / dim + eps);
-      mean[r] = static_cast<float>(mu);
-      rstd[r] = static_cast<float>(s);
-      float mu_f = static_cast<float>(mu);
-      float s_f = static_cast<float>(s);
-      float* o = out + r * dim;
-      for (long i = 0; i < dim; ++i) o[i] = (xr[i] - mu_f) * s_f * gamma[i] + beta[i];
+      ctx.kernels->layer_norm_row(x + r * dim, gamma, beta, out + r * dim, dim,
+                                  static_cast<float>(eps), mean + r, rstd + r);
     }
   });
 }
@@ -133,27 +122,8 @@ void layer_norm_backward(Context& ctx, const float* d_out, const float* x, const
     float* pg = partial.data() + 2 * dim * chunk;
     float* pb = pg + dim;
     for (long r = ranges.begin(chunk); r < ranges.end(chunk); ++r) {
-      const float* xr = x + r * dim;
-      const float* gr = d_out + r * dim;
-      float mu = mean[r];
-      float s = rstd[r];
-      double sum_g = 0.0;
-      double sum_gx = 0.0;
-      for (long i = 0; i < dim; ++i) {
-        float x_hat = (xr[i] - mu) * s;
-        float g = gr[i] * gamma[i];
-        sum_g += g;
-        sum_gx += g * x_hat;
-        pg[i] += gr[i] * x_hat;
-        pb[i] += gr[i];
-      }
-      float mean_g = static_cast<float>(sum_g / dim);
-      float mean_gx = static_cast<float>(sum_gx / dim);
-      float* dxr = dx + r * dim;
-      for (long i = 0; i < dim; ++i) {
-        float x_hat = (xr[i] - mu) * s;
-        dxr[i] = s * (gr[i] * gamma[i] - mean_g - x_hat * mean_gx);
-      }
+      ctx.kernels->layer_norm_backward_row(d_out + r * dim, x + r * dim, gamma, mean[r], rstd[r],
+                                           dx + r * dim, pg, pb, dim);
     }
   });
   for (int chunk = 0; chunk < ranges.chunks; ++chunk) {

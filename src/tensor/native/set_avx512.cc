@@ -62,6 +62,7 @@ struct Avx512Tile {
 const KernelSet& avx512_kernel_set() {
   static const KernelSet set = {"avx512", kMR, kNR, 144, 512, 1024,
                                 &tile_any_rows<Avx512Tile, kMR>, &activation_forward,
-                                &activation_backward, &softmax_row};
+                                &activation_backward, &softmax_row,
+                                &layer_norm_row, &layer_norm_backward_row};
   return set;
 }
