@@ -18,6 +18,7 @@ import type { DistillLossWeights } from "./losses.js";
 import { type Masker, type PackedRows, RowSchedule } from "./mlm-data.js";
 import { mlmDistillStep } from "./mlm-step.js";
 import { type DistillReporter, silentDistillReporter } from "./progress.js";
+import { checkResumable } from "./resume.js";
 import type { RowMaskedLM } from "./row-mlm.js";
 
 export interface MlmDistillOptions {
@@ -80,16 +81,6 @@ function settingsOf(options: MlmDistillOptions, rows: PackedRows) {
     ceMaskedOnly: loss.ceMaskedOnly,
     mlmSmoothing: options.mlmSmoothing,
   };
-}
-
-function checkResumable(saved: TrainerState["settings"], now: Record<string, number | boolean>) {
-  const differing = Object.keys(now).filter((key) => saved[key] !== now[key]);
-  if (differing.length > 0) {
-    const details = differing.map((key) => `${key} ${saved[key]} -> ${now[key]}`).join(", ");
-    throw new UserError(
-      `cannot resume: the checkpoint was made with other settings (${details}); resume with the same options and corpus`,
-    );
-  }
 }
 
 export function distillMlm(
@@ -197,9 +188,7 @@ export function distillMlm(
       step: state.step,
       totalSteps,
       total: loss.total,
-      ce: loss.ce,
-      mlm: loss.mlm,
-      cos: loss.cos,
+      parts: { ce: loss.ce, mlm: loss.mlm, cos: loss.cos },
       lr,
       tokensPerSecond: (result.steps.length * batch * seq) / result.trainSeconds,
     });

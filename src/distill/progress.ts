@@ -1,5 +1,5 @@
-// Distillation progress: the loss and its three parts (soft targets, masked LM, cosine) on a
-// progress bar on a terminal, as log lines otherwise.
+// Distillation progress: the loss and its parts (soft targets, masked LM or hard labels, cosine)
+// on a progress bar on a terminal, as log lines otherwise.
 
 import { SingleBar } from "cli-progress";
 
@@ -7,9 +7,8 @@ export interface DistillStepInfo {
   step: number;
   totalSteps: number;
   total: number;
-  ce: number;
-  mlm: number;
-  cos: number;
+  /** The loss's parts by name, e.g. ce, mlm, cos. */
+  parts: Record<string, number>;
   lr: number;
   tokensPerSecond: number;
 }
@@ -28,12 +27,13 @@ export const silentDistillReporter: DistillReporter = {
   stop() {},
 };
 
-function parts(info: DistillStepInfo) {
+function fields(info: DistillStepInfo) {
+  const parts = Object.entries(info.parts)
+    .map(([name, value]) => `${name} ${value.toFixed(3)}`)
+    .join(" ");
   return {
     loss: info.total.toFixed(3),
-    ce: info.ce.toFixed(3),
-    mlm: info.mlm.toFixed(3),
-    cos: info.cos.toFixed(3),
+    parts,
     lr: info.lr.toExponential(2),
     speed: Math.round(info.tokensPerSecond),
   };
@@ -46,17 +46,17 @@ export function createDistillReporter(
     const bar = new SingleBar({
       stream,
       format:
-        "{bar} {value}/{total} | loss {loss} (ce {ce} mlm {mlm} cos {cos}) | lr {lr} | {speed} tok/s | ETA {eta_formatted}",
+        "{bar} {value}/{total} | loss {loss} ({parts}) | lr {lr} | {speed} tok/s | ETA {eta_formatted}",
       barsize: 24,
       etaBuffer: 20,
       hideCursor: true,
     });
     return {
       start: (total, first) =>
-        bar.start(total, first, { loss: "-", ce: "-", mlm: "-", cos: "-", lr: "-", speed: "-" }),
+        bar.start(total, first, { loss: "-", parts: "-", lr: "-", speed: "-" }),
       step: (info) => {
         bar.setTotal(info.totalSteps);
-        bar.update(info.step, parts(info));
+        bar.update(info.step, fields(info));
       },
       message: (text) => stream.write(`\r\x1b[2K${text}\n`),
       stop: () => bar.stop(),
@@ -76,9 +76,9 @@ export function createDistillReporter(
         return;
       }
       lastTime = now;
-      const p = parts(info);
+      const f = fields(info);
       stream.write(
-        `step ${info.step}/${info.totalSteps} loss ${p.loss} (ce ${p.ce} mlm ${p.mlm} cos ${p.cos}) lr ${p.lr} ${p.speed} tok/s\n`,
+        `step ${info.step}/${info.totalSteps} loss ${f.loss} (${f.parts}) lr ${f.lr} ${f.speed} tok/s\n`,
       );
     },
     message: (text) => stream.write(`${text}\n`),

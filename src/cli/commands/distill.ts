@@ -27,12 +27,23 @@ import {
 import { distillMlm } from "../../distill/mlm-distill.js";
 import { createDistillReporter } from "../../distill/progress.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
+import { distillClassifier } from "../../distill/task-distill.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
+import { createModel, loadModel, saveModel } from "../../models/index.js";
+import type { Backend } from "../../tensor/backend.js";
 import { createBackend } from "../../tensor/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
-import { readCheckpoint, resolveCheckpoint } from "../../train/checkpoint.js";
+import {
+  type LoadedCheckpoint,
+  readCheckpoint,
+  resolveCheckpoint,
+} from "../../train/checkpoint.js";
+import { readDataFile } from "../../train/data.js";
+import { evaluate } from "../../train/evaluate.js";
+import { encodeDataset } from "../../train/features.js";
+import { LabelSet } from "../../train/labels.js";
 import type { Command } from "../commands.js";
 
 const help = `distilbert distill --teacher DIR --corpus FILE (--layers N | --student DIR) --out DIR
@@ -47,6 +58,13 @@ L_ce: KL divergence between the teacher's and the student's softmax at temperatu
 at every real token (or the masked ones only); L_mlm: cross-entropy at the masked tokens; L_cos:
 1 - cosine between the student's and the teacher's last hidden states at every real token.
 The teacher runs in inference mode; AdamW with linear warm-up and decay, gradient clipping.
+
+Task-specific distillation (--task text-classification --train FILE): the teacher is a fine-tuned
+sequence classifier (BertForSequenceClassification or DistilBertForSequenceClassification); the
+student takes its embeddings and layers as above, DistilBERT's pre_classifier from BERT's pooler
+dense and the classifier from the teacher's, and learns on the task's training file from
+  a_ce * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + a_mlm * cross-entropy(labels)
+(the hard labels take the masked-LM term's place).
 
 Options:
   --teacher DIR          a BertForMaskedLM or DistilBertForMaskedLM folder
@@ -80,9 +98,22 @@ Options:
   --backend NAME         auto, native, wasm, reference (default auto)
   --threads N            worker threads (default: the machine's cores)
 
-Example:
+Options for task-specific distillation:
+  --task text-classification
+  --train FILE           JSON lines or CSV, one example a line
+  --eval FILE            scored (accuracy, F1) for the teacher and the student at the end
+  --text-field NAME      the text field (default text)
+  --label-field NAME     the label field (default label)
+  --max-length N         tokens per example (default 128)
+  --epochs N             passes over --train (default 3) unless --steps is given
+  --lr X                 (default 1e-4 with --task)
+
+Examples:
   distilbert distill --teacher models/bert-mini-sotu --corpus data/corpus.train.txt --layers 2 \\
-    --time-budget 180 --out out/distilbert-mini-sotu`;
+    --time-budget 180 --out out/distilbert-mini-sotu
+  distilbert distill --task text-classification --teacher models/bert-mini-sotu-party \\
+    --train data/tasks/sotu-party.train.jsonl --eval data/tasks/sotu-party.dev.jsonl --layers 2 \\
+    --epochs 2 --out out/distilbert-mini-sotu-party`;
 
 const OPTIONS = {
   teacher: { type: "string" },
@@ -113,6 +144,13 @@ const OPTIONS = {
   fp16: { type: "boolean", default: false },
   backend: { type: "string" },
   threads: { type: "string" },
+  task: { type: "string" },
+  train: { type: "string" },
+  eval: { type: "string" },
+  "text-field": { type: "string" },
+  "label-field": { type: "string" },
+  "max-length": { type: "string" },
+  epochs: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -177,6 +215,13 @@ async function run(args: string[]): Promise<number> {
   const seed = nonNegative("seed", values.seed, 42);
   const loss = lossWeights(values);
   const resume = values.resume ? readCheckpoint(resolveCheckpoint(values.resume)) : null;
+  if (values.task !== undefined) {
+    if (values.task !== "text-classification") {
+      throw new UserError(`--task supports text-classification, got '${values.task}'`);
+    }
+    const context = { teacherDir, outDir, steps, backend, seed, loss, resume };
+    return distillTextClassifier(values, context);
+  }
 
   if (steps === null && timeBudget === null) {
     throw new UserError("distill needs --steps N or --time-budget SECONDS");
@@ -267,6 +312,104 @@ async function run(args: string[]): Promise<number> {
   process.stdout.write(
     `distilled ${result.finalStep} steps in ${result.trainSeconds.toFixed(0)} s; loss (mean of the last ${last.length} steps) ${mean("total").toFixed(3)}: ce ${mean("ce").toFixed(3)}, mlm ${mean("mlm").toFixed(3)}, cos ${mean("cos").toFixed(3)}; student written to ${outDir}\n`,
   );
+  return 0;
+}
+
+interface TaskContext {
+  teacherDir: string;
+  outDir: string;
+  steps: number | null;
+  backend: Backend;
+  seed: number;
+  loss: DistillLossWeights;
+  resume: LoadedCheckpoint | null;
+}
+
+async function distillTextClassifier(values: Values, context: TaskContext): Promise<number> {
+  const { teacherDir, outDir, backend, resume } = context;
+  const trainPath = required("distill", "train", values.train);
+  const teacher = loadModel(teacherDir, { backend });
+  if (teacher.head !== "sequence-classification") {
+    throw new UserError(
+      `--task text-classification needs a fine-tuned sequence classifier as the teacher; ${teacherDir} is a ${teacher.architecture}`,
+    );
+  }
+  const tokenizer = loadTokenizer(teacherDir);
+  const teacherConfig = loadConfig(teacherDir);
+  const labels = new LabelSet(
+    Array.from({ length: teacherConfig.numLabels }, (_, id) => teacherConfig.id2label[id]),
+  );
+  const task = "text-classification";
+  const settings = {
+    task,
+    fields: {
+      text: values["text-field"] ?? "text",
+      pair: null,
+      label: values["label-field"] ?? "label",
+    },
+    maxLength: positiveInt("max-length", values["max-length"]) ?? 128,
+    labels,
+  } as const;
+  const trainData = encodeDataset(readDataFile(trainPath), tokenizer, settings);
+  const source = studentSource(values, teacherDir, resume?.dir ?? null);
+  const student = createModel(source.config, source.weights, backend, { sourceName: source.name });
+  const reporter = createDistillReporter();
+  reporter.message(
+    `teacher ${teacher.architecture} (${teacherConfig.numLayers} layers) -> student ${source.name}; ${trainData.features.length} training examples, labels ${labels.describe()}; ${backend.name} backend, ${backend.threads} threads`,
+  );
+  const dtype = values.fp16 ? "F16" : "F32";
+  const writeFolder = (dir: string) => {
+    saveModel(student, source.config, dir, { dtype: dir === outDir ? dtype : "F32" });
+    copyTokenizerFiles(teacherDir, dir);
+  };
+  const result = distillClassifier(
+    teacher,
+    student,
+    trainData,
+    tokenizer.padTokenId,
+    {
+      epochs: positiveInt("epochs", values.epochs) ?? 3,
+      steps: context.steps,
+      batchSize: positiveInt("batch-size", values["batch-size"]) ?? 32,
+      lr: nonNegative("lr", values.lr, 1e-4),
+      warmupRatio: nonNegative("warmup-ratio", values["warmup-ratio"], 0.05),
+      weightDecay: nonNegative("weight-decay", values["weight-decay"], 0),
+      maxGradNorm: nonNegative("max-grad-norm", values["max-grad-norm"], 5),
+      temperature: context.loss.temperature,
+      alphaCe: context.loss.alphaCe,
+      alphaHard: context.loss.alphaMlm,
+      seed: context.seed,
+      saveEvery: positiveInt("save-every", values["save-every"]),
+      outDir,
+    },
+    writeFolder,
+    reporter,
+    resume,
+  );
+  const summary: Record<string, unknown> = {
+    teacher: teacherDir,
+    student: source.name,
+    train: trainPath,
+    steps: result.steps.length,
+    trainSeconds: Math.round(result.trainSeconds),
+  };
+  process.stdout.write(
+    `distilled ${result.steps.length} steps in ${result.trainSeconds.toFixed(0)} s; student written to ${outDir}\n`,
+  );
+  if (values.eval) {
+    const evalData = encodeDataset(readDataFile(values.eval), tokenizer, settings);
+    for (const [name, model] of [
+      ["teacher", teacher],
+      ["student", student],
+    ] as const) {
+      const metrics = evaluate(model, evalData, task, labels, 32, tokenizer.padTokenId);
+      summary[`${name}Eval`] = metrics;
+      process.stdout.write(
+        `${name} on ${values.eval}: accuracy ${(100 * metrics.accuracy).toFixed(2)}%, F1 ${(100 * metrics.f1).toFixed(2)}%\n`,
+      );
+    }
+  }
+  writeFileSync(join(outDir, "distill_summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return 0;
 }
 
