@@ -3,6 +3,7 @@
 export { UserError } from "./errors.js";
 export { type ResolveModelOptions, resolveModel } from "./io/hub.js";
 export * from "./pipelines/index.js";
+export { createServer, type ServerOptions } from "./server/server.js";
 export { type Backend, type BackendChoice, createBackend } from "./tensor/index.js";
 export {
   type DecodeOptions,
