@@ -7,7 +7,7 @@
 
 namespace {
 
-// Split [0, n) into about `chunks` contiguous ranges for parallel_for.
+// [0, n) cut into `chunks` contiguous ranges of nearly equal length.
 struct Ranges {
   long n;
   int chunks;
@@ -15,6 +15,8 @@ struct Ranges {
   long end(int c) const { return n * (c + 1) / chunks; }
 };
 
+// Up to four ranges per thread (so a descheduled thread delays less), each at least
+// min_per_chunk long.
 Ranges split(long n, const Pool& pool, long min_per_chunk) {
   long chunks = std::max<long>(1, std::min<long>(pool.threads() * 4L, n / min_per_chunk));
   return {n, static_cast<int>(chunks)};
