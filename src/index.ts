@@ -1,5 +1,6 @@
 // The public API of distilbert-ts.
 
+export * from "./distill/index.js";
 export { UserError } from "./errors.js";
 export { type ResolveModelOptions, resolveModel } from "./io/hub.js";
 export * from "./pipelines/index.js";

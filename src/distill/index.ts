@@ -1,0 +1,42 @@
+// Distillation's public API: student initialisation, the triple loss, masked-LM data, the loops,
+// masked-token evaluation and the teacher/student comparison.
+
+export {
+  comparisonTable,
+  countParameters,
+  measureSpeed,
+  type Speed,
+  weightBytes,
+} from "./compare.js";
+export { evaluateMlm, type MaskedRows, type MlmScore, maskForEvaluation } from "./eval-mlm.js";
+export {
+  copyTokenizerFiles,
+  defaultTeacherLayers,
+  initStudent,
+  type StudentOptions,
+  type StudentWeights,
+  saveWeights,
+  weightSource,
+} from "./init-student.js";
+export {
+  DEFAULT_LOSS_WEIGHTS,
+  type DistillLoss,
+  type DistillLossInputs,
+  type DistillLossWeights,
+  distillLoss,
+} from "./losses.js";
+export {
+  type MaskedBatch,
+  Masker,
+  type MaskingOptions,
+  type PackedRows,
+  packCorpus,
+  readCorpusLines,
+  specialIdsOf,
+  tokenCounts,
+} from "./mlm-data.js";
+export { distillMlm, type MlmDistillOptions, type MlmDistillResult } from "./mlm-distill.js";
+export { mlmDistillStep } from "./mlm-step.js";
+export { createDistillReporter, type DistillReporter } from "./progress.js";
+export { RowMaskedLM } from "./row-mlm.js";
+export { distillClassifier, type TaskDistillOptions } from "./task-distill.js";
