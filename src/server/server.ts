@@ -37,7 +37,9 @@ const BODY_EXAMPLE = `{"inputs": "...", "parameters": {...}}`;
 
 /**
  * A node:http server (not yet listening) answering for `options.pipelines`. Inference runs one
- * request at a time, in arrival order: the kernels already use every thread.
+ * request at a time, in arrival order: the kernels already use every thread. GET /health answers
+ * {"status": "ok", "tasks": [names], "model": folder}, or "model": {name: folder} when the
+ * pipelines were loaded from different folders.
  */
 export function createServer(options: ServerOptions): Server {
   const names = Object.keys(options.pipelines);
