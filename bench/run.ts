@@ -11,7 +11,7 @@ const BENCH_DIR = process.env.BENCH_DIR ?? "/tmp/distilbert-bench";
 const MODEL_DIR = join(BENCH_DIR, "distilbert-base");
 const BASELINES = process.env.BENCH_SCRIPTS ?? "/work/shared/bench";
 const SHAPES = "1x128,8x128,1x512";
-const RUNS = "10";
+const RUNS = "5";
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 

@@ -74,8 +74,7 @@ export class WasmBackend implements Backend {
     const module = await kernelModule();
     const heap = new WasmHeap(INITIAL_PAGES, CONTROL.bytes);
     const pool = await ThreadPool.create(module, heap, [...KERNELS], threads);
-    const probe = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    const workspaceBytes = (probe.exports.matmulWorkspaceBytes as () => number)();
+    const workspaceBytes = (pool.instance.exports.matmulWorkspaceBytes as () => number)();
     return new WasmBackend(heap, pool, workspaceBytes);
   }
 

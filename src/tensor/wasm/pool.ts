@@ -14,11 +14,16 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly blocking = canBlock();
 
+  private readonly kernels: Kernel[];
+
   private constructor(
-    private readonly kernels: Kernel[],
+    /** The caller's instance of the kernels module. */
+    readonly instance: WebAssembly.Instance,
+    kernelNames: string[],
     heap: WasmHeap,
     readonly threads: number,
   ) {
+    this.kernels = kernelNames.map((name) => instance.exports[name] as Kernel);
     this.slots = new Int32Array(heap.memory.buffer, 0, CONTROL.argsByteOffset / 4);
     this.args = new Float64Array(heap.memory.buffer, CONTROL.argsByteOffset, CONTROL.maxArgs);
   }
@@ -31,7 +36,6 @@ export class ThreadPool {
     threads: number,
   ): Promise<ThreadPool> {
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
-    const kernels = kernelNames.map((name) => instance.exports[name] as Kernel);
     const workers = await Promise.all(Array.from({ length: threads - 1 }, () => spawnWorker()));
     await Promise.all(
       workers.map((worker, index) => {
@@ -45,7 +49,7 @@ export class ThreadPool {
         return worker.start(start);
       }),
     );
-    return new ThreadPool(kernels, heap, threads);
+    return new ThreadPool(instance, kernelNames, heap, threads);
   }
 
   /** Runs kernel(...args, tid) on every thread tid below `threads`. */
