@@ -50,7 +50,15 @@ void Pool::run(int tasks, Task task, void* context) {
   }
   wake_.notify_all();
   drain();
-  while (busy_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // Spin while the workers finish their last tasks; if one of them is not running (the machine
+  // is busy), yield so it can get this core.
+  for (int spin = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void Pool::work(uint64_t seen) {
