@@ -4,7 +4,11 @@
 const LOG2E: f32 = <f32>Math.LOG2E;
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.1219444e-4;
-const EXP_LIMIT: f32 = 88.3762626647949;
+// exp's input range: 2^-126 (the smallest normal float) to 2^127, so 2^n is built from bits.
+const EXP_LOW: f32 = -87.33654475;
+const EXP_HIGH: f32 = 88.0;
+// Adding 1.5 * 2^23 rounds to an integer, which then sits in the low mantissa bits.
+const ROUNDER: f32 = 12582912.0;
 const SQRT_HALF: f32 = <f32>Math.SQRT1_2;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
@@ -17,11 +21,16 @@ function fma(a: v128, b: v128, c: v128): v128 {
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** e^x per lane; 0 below -88.37 (so masked attention scores vanish), +inf above 88.37. */
+/**
+ * e^x per lane; 0 below -87.34 (so masked attention scores vanish), e^88 above 88. pmin/pmax
+ * and the rounding trick instead of min/max/floor/trunc_sat, which compile to long NaN-safe
+ * sequences on x64.
+ */
 export function expv(x: v128): v128 {
-  const tooSmall = f32x4.lt(x, splat(-EXP_LIMIT));
-  x = f32x4.min(f32x4.max(x, splat(-EXP_LIMIT)), splat(EXP_LIMIT));
-  const n = f32x4.floor(fma(x, splat(LOG2E), splat(0.5)));
+  const tooSmall = f32x4.lt(x, splat(EXP_LOW));
+  x = f32x4.pmin(f32x4.pmax(x, splat(EXP_LOW)), splat(EXP_HIGH));
+  const rounded = fma(x, splat(LOG2E), splat(ROUNDER));
+  const n = f32x4.sub(rounded, splat(ROUNDER));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
   let y = splat(1.98756915e-4);
   y = fma(y, r, splat(1.3981999507e-3));
@@ -30,7 +39,8 @@ export function expv(x: v128): v128 {
   y = fma(y, r, splat(1.6666665459e-1));
   y = fma(y, r, splat(5.0000001201e-1));
   y = f32x4.add(fma(y, f32x4.mul(r, r), r), splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const exponent = i32x4.sub(rounded, splat(ROUNDER));
+  const scale = i32x4.shl(i32x4.add(exponent, i32x4.splat(127)), 23);
   return v128.andnot(f32x4.mul(y, scale), tooSmall);
 }
 
