@@ -80,6 +80,7 @@ const matmulShapes: [number, number, number][] = [
   [130, 40, 300],
   [1, 3072, 17],
   [200, 129, 513],
+  [1100, 1030, 7],
   [3, 5, 0],
 ];
 for (const [m, n, k] of matmulShapes) {

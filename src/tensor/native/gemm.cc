@@ -128,6 +128,42 @@ void prefetch_b_part(const Operand& b, long p0, long depth, long j0, int cols, l
 #endif
 }
 
+// C[rows, cols] (+)= op(A)[rows i0.., depth p0..] times op(B)[depth p0.., cols j0..], with B's
+// block packed in packed_b: already (pack_b_here false), or by this call as it goes. c points at
+// C[i0, j0]; bias, when not null, at bias[j0].
+void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, long i0, long rows,
+                    long p0, long depth, long j0, long cols, float* packed_b, bool pack_b_here,
+                    float* c, long ldc, bool load, const float* bias) {
+  const int mr = ks.mr;
+  const int nr = ks.nr;
+  long mc = std::min<long>(ks.mc, (rows + mr - 1) / mr * mr);
+  float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, mc * depth);
+  for (long ic = 0; ic < rows; ic += mc) {
+    long block_rows = std::min(mc, rows - ic);
+    long tiles = (block_rows + mr - 1) / mr;
+    pack_a(a, i0 + ic, block_rows, p0, depth, mr, packed_a);
+    for (long jr = 0; jr < cols; jr += nr) {
+      int tile_cols = static_cast<int>(std::min<long>(nr, cols - jr));
+      float* bp = packed_b + (jr / nr) * depth * nr;
+      // B's micro-panels are packed as the first row block reaches them, and the next one's
+      // source is prefetched meanwhile, so reading B from memory overlaps the arithmetic
+      // instead of preceding it.
+      bool packing = pack_b_here && ic == 0;
+      if (packing) pack_b(b, p0, depth, j0 + jr, tile_cols, nr, bp);
+      int next_cols = static_cast<int>(std::min<long>(nr, cols - jr - nr));
+      const float* tile_bias = bias ? bias + jr : nullptr;
+      for (long ir = 0; ir < block_rows; ir += mr) {
+        if (packing && next_cols > 0) {
+          prefetch_b_part(b, p0, depth, j0 + jr + nr, next_cols, ir / mr, tiles);
+        }
+        int tile_rows = static_cast<int>(std::min<long>(mr, block_rows - ir));
+        ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
+                c + (ic + ir) * ldc + jr, ldc, load, tile_bias);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void gemm(const KernelSet& ks, long m, long n, long k, Operand a, Operand b, float* c, long ldc,
@@ -142,76 +178,79 @@ void gemm(const KernelSet& ks, long m, long n, long k, Operand a, Operand b, flo
     }
     return;
   }
-  const int mr = ks.mr;
+  long kc = std::min<long>(ks.kc, k);
+  long nc = std::min<long>(ks.nc, (n + ks.nr - 1) / ks.nr * ks.nr);
+  float* packed_b = reserve(pack_buffers.b, pack_buffers.b_size, nc * kc);
+  for (long jc = 0; jc < n; jc += nc) {
+    long cols = std::min(nc, n - jc);
+    for (long pc = 0; pc < k; pc += kc) {
+      bool first = pc == 0;
+      multiply_block(ks, a, b, 0, m, pc, std::min(kc, k - pc), jc, cols, packed_b, true, c + jc,
+                     ldc, accumulate || !first, first && bias ? bias + jc : nullptr);
+    }
+  }
+}
+
+namespace {
+
+// For C taller than wide: each thread takes a slab of rows, and the threads first pack each block
+// of B together into one shared copy (rather than each packing all of it).
+void gemm_rows_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k, Operand a,
+                        Operand b, float* c, long ldc, bool accumulate, const float* bias) {
   const int nr = ks.nr;
   long kc = std::min<long>(ks.kc, k);
   long nc = std::min<long>(ks.nc, (n + nr - 1) / nr * nr);
-  long mc = std::min<long>(ks.mc, (m + mr - 1) / mr * mr);
-  float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, mc * kc);
   float* packed_b = reserve(pack_buffers.b, pack_buffers.b_size, nc * kc);
+  long units = (m + ks.mr - 1) / ks.mr;
+  int slabs = static_cast<int>(std::min<long>(pool.threads(), units));
   for (long jc = 0; jc < n; jc += nc) {
     long cols = std::min(nc, n - jc);
     for (long pc = 0; pc < k; pc += kc) {
       long depth = std::min(kc, k - pc);
       bool first = pc == 0;
-      for (long ic = 0; ic < m; ic += mc) {
-        long rows = std::min(mc, m - ic);
-        long tiles = (rows + mr - 1) / mr;
-        pack_a(a, ic, rows, pc, depth, mr, packed_a);
-        for (long jr = 0; jr < cols; jr += nr) {
-          int tile_cols = static_cast<int>(std::min<long>(nr, cols - jr));
-          float* bp = packed_b + (jr / nr) * depth * nr;
-          // B's micro-panels are packed as the first row block reaches them, and the next
-          // one's source is prefetched meanwhile, so reading B from memory overlaps the
-          // arithmetic instead of preceding it.
-          bool packing = ic == 0;
-          if (packing) pack_b(b, pc, depth, jc + jr, tile_cols, nr, bp);
-          int next_cols = static_cast<int>(std::min<long>(nr, cols - jr - nr));
-          const float* tile_bias = first && bias ? bias + jc + jr : nullptr;
-          for (long ir = 0; ir < rows; ir += mr) {
-            if (packing && next_cols > 0) {
-              prefetch_b_part(b, pc, depth, jc + jr + nr, next_cols, ir / mr, tiles);
-            }
-            int tile_rows = static_cast<int>(std::min<long>(mr, rows - ir));
-            ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
-                    c + (ic + ir) * ldc + jc + jr, ldc, accumulate || !first, tile_bias);
-          }
-        }
-      }
+      int panels = static_cast<int>((cols + nr - 1) / nr);
+      parallel_for(pool, panels, [&](int panel) {
+        long jr = static_cast<long>(panel) * nr;
+        pack_b(b, pc, depth, jc + jr, std::min<long>(nr, cols - jr), nr,
+               packed_b + jr * depth);
+      });
+      parallel_for(pool, slabs, [&](int slab) {
+        long start = units * slab / slabs * ks.mr;
+        long end = std::min(m, units * (slab + 1) / slabs * ks.mr);
+        if (start >= end) return;
+        multiply_block(ks, a, b, start, end - start, pc, depth, jc, cols, packed_b, false,
+                       c + start * ldc + jc, ldc, accumulate || !first,
+                       first && bias ? bias + jc : nullptr);
+      });
     }
   }
 }
+
+}  // namespace
 
 void gemm_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k, Operand a, Operand b,
                    float* c, long ldc, bool accumulate, const float* bias) {
   int threads = pool.threads();
   // Below this many multiply-adds, waking the other threads costs more than it saves.
   const double kSmall = 64.0 * 64.0 * 64.0;
-  if (threads == 1 || static_cast<double>(m) * n * k < kSmall) {
+  if (threads == 1 || static_cast<double>(m) * n * k < kSmall || k <= 0) {
     gemm(ks, m, n, k, a, b, c, ldc, accumulate, bias);
     return;
   }
-  // Split the larger side into one slab per thread, aligned to the register tile.
-  bool split_columns = n >= m;
-  long extent = split_columns ? n : m;
-  long unit = split_columns ? ks.nr : ks.mr;
-  long units = (extent + unit - 1) / unit;
+  if (m > n) {
+    gemm_rows_parallel(pool, ks, m, n, k, a, b, c, ldc, accumulate, bias);
+    return;
+  }
+  // One slab of columns per thread, aligned to the register tile; each packs its own part of B.
+  long units = (n + ks.nr - 1) / ks.nr;
   int slabs = static_cast<int>(std::min<long>(threads, units));
   parallel_for(pool, slabs, [&](int slab) {
-    long first_unit = units * slab / slabs;
-    long last_unit = units * (slab + 1) / slabs;
-    long start = first_unit * unit;
-    long end = std::min(extent, last_unit * unit);
+    long start = units * slab / slabs * ks.nr;
+    long end = std::min(n, units * (slab + 1) / slabs * ks.nr);
     if (start >= end) return;
-    if (split_columns) {
-      Operand b_slab = b;
-      b_slab.data += b.transposed ? start * b.ld : start;
-      gemm(ks, m, end - start, k, a, b_slab, c + start, ldc, accumulate,
-           bias ? bias + start : nullptr);
-    } else {
-      Operand a_slab = a;
-      a_slab.data += a.transposed ? start : start * a.ld;
-      gemm(ks, end - start, n, k, a_slab, b, c + start * ldc, ldc, accumulate, bias);
-    }
+    Operand b_slab = b;
+    b_slab.data += b.transposed ? start * b.ld : start;
+    gemm(ks, m, end - start, k, a, b_slab, c + start, ldc, accumulate,
+         bias ? bias + start : nullptr);
   });
 }
