@@ -139,3 +139,18 @@ test("more steps lower the distillation loss", () => {
   const last = result.steps.slice(-3).reduce((a, s) => a + s.total, 0);
   assert.ok(last < first, `${first / 3} -> ${last / 3}`);
 });
+
+test("a time budget plans the step count from a timed step and stops when spent", () => {
+  const out = mkdtempSync(join(tmpdir(), "distill-d-"));
+  const student = freshStudent();
+  const result = distillMlm(
+    teacher,
+    student,
+    data,
+    { ...options(out), steps: null, timeBudget: 2, saveEvery: null },
+    writer(student),
+  );
+  assert.ok(result.totalSteps >= 1);
+  assert.ok(result.finalStep >= 1 && result.finalStep <= result.totalSteps);
+  assert.ok(existsSync(join(out, "model.safetensors")));
+});

@@ -148,6 +148,15 @@ export function distillMlm(
   student.zeroGradients();
   reporter.start(Number.isNaN(totalSteps) ? 1 : totalSteps, state.step);
   let lastSaved = resume ? state.step : -1;
+  if (schedule === null) {
+    // A process's first step is slow (compilation, first allocations): a throw-away step (its
+    // own masks, gradients discarded) first, so the planning times a representative one.
+    const started = performance.now();
+    const warmup = data.masker.mask(order.batch(0), data.padTokenId, new Rng(options.seed, 1));
+    mlmDistillStep(teacher, student, warmup, { batch, seq }, options.loss, 0);
+    student.zeroGradients();
+    result.trainSeconds += (performance.now() - started) / 1000;
+  }
   while (Number.isNaN(totalSteps) || state.step < totalSteps) {
     const started = performance.now();
     const masked = data.masker.mask(order.batch(state.step), data.padTokenId, rng);
@@ -161,11 +170,12 @@ export function distillMlm(
     );
     const gradNorm = clipGradNorm(student.backend, student.parameters, options.maxGradNorm);
     if (schedule === null) {
-      // A time budget: as many steps as the first one's time allows.
+      // A time budget: as many steps as the first one's time allows in what remains of it.
       const seconds = (performance.now() - started) / 1000;
-      schedule = planSchedule(Math.max(1, Math.floor((options.timeBudget as number) / seconds)));
+      const remaining = (options.timeBudget as number) - result.trainSeconds - seconds;
+      schedule = planSchedule(1 + Math.max(0, Math.floor(remaining / seconds)));
       reporter.message(
-        `first step took ${seconds.toFixed(2)} s: planning ${totalSteps} steps for ${options.timeBudget} s`,
+        `a step takes ${seconds.toFixed(2)} s: planning ${totalSteps} steps for ${options.timeBudget} s`,
       );
     }
     const lr = learningRate(schedule, state.step);
