@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Checkpoint } from "../src/io/safetensors.js";
+
+const CLI = "dist/src/cli/main.js";
+const FIXTURE = "test/fixtures/models/distill-student-init";
+
+test("init-student then eval-mlm --json on the fixture's masked batch", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "distill-cli-")), "student");
+  execFileSync("node", [
+    CLI,
+    "init-student",
+    "--teacher",
+    "test/fixtures/models/bert-mlm",
+    "--layers",
+    "2",
+    "--out",
+    out,
+  ]);
+  const made = Checkpoint.open(out);
+  const expected = Checkpoint.open(FIXTURE);
+  for (const name of expected.names()) assert.deepEqual(made.float32(name), expected.float32(name));
+  const json = execFileSync("node", [
+    CLI,
+    "eval-mlm",
+    "--model",
+    out,
+    "--inputs",
+    `${FIXTURE}/io.safetensors`,
+    "--json",
+    "--backend",
+    "reference",
+  ]).toString();
+  const score = JSON.parse(json);
+  assert.deepEqual(Object.keys(score), ["accuracy", "loss", "tokens"]);
+  assert.ok(Math.abs(score.loss - 7.017842769622803) < 1e-4 * 7.02);
+});
+
+test("bad options are one-line errors", () => {
+  const run = (...args: string[]) => spawnSync("node", [CLI, ...args], { encoding: "utf8" });
+  const noLayers = run("distill", "--teacher", "x", "--out", "y", "--corpus", "z", "--steps", "x");
+  assert.equal(noLayers.status, 1);
+  assert.match(noLayers.stderr, /^distilbert: --steps must be a whole number/);
+  const both = run("eval-mlm", "--model", FIXTURE);
+  assert.match(both.stderr, /^distilbert: eval-mlm needs one of --corpus FILE or --inputs FILE\n$/);
+  const layers = run(
+    "init-student",
+    "--teacher",
+    "test/fixtures/models/bert-mlm",
+    "--layers",
+    "9",
+    "--out",
+    "/tmp/never",
+  );
+  assert.match(layers.stderr, /between 1 and 4 layers/);
+});
