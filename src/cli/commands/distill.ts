@@ -172,15 +172,21 @@ function lossWeights(values: Values): DistillLossWeights {
   };
 }
 
-/** The student: from a checkpoint when resuming, a given folder, or the teacher's layers. */
+/**
+ * The student: from the checkpoint when resuming (whatever made it), a given folder, or a new one
+ * from the teacher's layers.
+ */
 function studentSource(values: Values, teacherDir: string, resumeDir: string | null) {
-  const dir = resumeDir ?? values.student;
-  if (dir) {
+  if (resumeDir) {
+    return { config: loadConfig(resumeDir), weights: Checkpoint.open(resumeDir), name: resumeDir };
+  }
+  if (values.student) {
     if (values.layers || values["teacher-layers"] || values["fold-token-type"]) {
       throw new UserError(
-        "--layers, --teacher-layers and --fold-token-type make a new student; leave them out with --student or --resume",
+        "--layers, --teacher-layers and --fold-token-type make a new student; leave them out with --student",
       );
     }
+    const dir = values.student;
     return { config: loadConfig(dir), weights: Checkpoint.open(dir), name: dir };
   }
   const teacherLayers = intList("teacher-layers", values["teacher-layers"]);
