@@ -4,7 +4,8 @@
 import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { loadModel } from "../../models/index.js";
-import type { Model, ModelInputs } from "../../models/types.js";
+import type { Model, ModelInputs, ModelLabels } from "../../models/types.js";
+import type { Backend } from "../../tensor/backend.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import { AdamW } from "../../train/optimizer.js";
 import type { Command } from "../commands.js";
@@ -23,7 +24,8 @@ Options:
   --shapes LIST      comma-separated BATCHxSEQ shapes (default 1x128,8x128)
   --train SHAPE      the training step's shape, or "none" to skip it (default 8x128)
   --runs N           timed inference runs per shape (default: enough for about 40 sequences, at
-                     least 5); the training step is always timed 3 times after one warm-up
+                     least 5)
+  --train-runs N     timed training steps, after one warm-up (default 3)
   --json             one JSON line per shape instead of a table:
                      {"runtime", "step", "batch", "seq", "threads", "runs", "median_ms",
                       "min_ms", "seq_per_s"}
@@ -113,12 +115,45 @@ export function benchInference(
   return summarise(model, "inference", batch, seq, times);
 }
 
+/**
+ * Labels of the shape the model's head takes, so that its loss (and so backward) runs: class ids,
+ * regression or multi-label targets, token labels, masked-LM labels (one token in seven masked,
+ * the rest -100 as Hugging Face ignores them) or answer spans.
+ */
+function trainingLabels(model: Model, batch: number, seq: number): ModelLabels {
+  const { numLabels, problemType, vocabSize } = model.config;
+  switch (model.head) {
+    case "sequence-classification":
+      if (problemType === "single_label_classification" || (!problemType && numLabels > 1)) {
+        return { labels: Int32Array.from({ length: batch }, (_, i) => i % numLabels) };
+      }
+      return {
+        floatLabels: Float32Array.from({ length: batch * numLabels }, (_, i) => i % 2),
+      };
+    case "token-classification":
+      return { labels: Int32Array.from({ length: batch * seq }, (_, i) => i % numLabels) };
+    case "masked-lm":
+      return {
+        labels: Int32Array.from({ length: batch * seq }, (_, i) =>
+          i % 7 === 0 ? 1 + ((i * 7919) % (vocabSize - 1)) : -100,
+        ),
+      };
+    case "question-answering":
+      return {
+        startPositions: Int32Array.from({ length: batch }, (_, i) => i % seq),
+        endPositions: Int32Array.from({ length: batch }, (_, i) => (i + 1) % seq),
+      };
+    default:
+      throw new UserError(
+        `the training step does not support the ${model.head} head; use --train none`,
+      );
+  }
+}
+
 /** Training steps (forward with dropout, backward, AdamW): one warm-up, then `runs` timed. */
 export function benchTraining(model: Model, batch: number, seq: number, runs: number): BenchResult {
   const inputs = randomInputs(model, batch, seq, 2);
-  const labels = {
-    labels: Int32Array.from({ length: batch }, (_, i) => i % model.config.numLabels),
-  };
+  const labels = trainingLabels(model, batch, seq);
   model.enableGradients();
   const optimizer = new AdamW(model.backend, model.parameters, { weightDecay: 0.01 });
   const trainStep = () => {
@@ -131,8 +166,6 @@ export function benchTraining(model: Model, batch: number, seq: number, runs: nu
   const times = Array.from({ length: runs }, () => time(trainStep));
   return summarise(model, "train", batch, seq, times);
 }
-
-const TRAINING_RUNS = 3;
 
 function defaultRuns(batch: number): number {
   return Math.max(5, Math.ceil(40 / batch));
@@ -155,6 +188,21 @@ function printTable(result: BenchResult): void {
   );
 }
 
+/**
+ * The backend asked for. createBackend falls back from native to the next backend, which is right
+ * for `auto` but would label a benchmark of another backend as native: native must load or fail.
+ */
+async function chooseBackend(name: BackendChoice, threads: number | undefined): Promise<Backend> {
+  if (name !== "native") return createBackend(name, { threads });
+  try {
+    const { NativeBackend } = await import("../../tensor/native/native-backend.js");
+    return new NativeBackend({ threads });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UserError(`native backend not available: ${reason} (build it: npm run build:native)`);
+  }
+}
+
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -165,6 +213,7 @@ async function run(args: string[]): Promise<number> {
       shapes: { type: "string", default: "1x128,8x128" },
       train: { type: "string", default: "8x128" },
       runs: { type: "string" },
+      "train-runs": { type: "string", default: "3" },
       json: { type: "boolean", default: false },
     },
   });
@@ -177,9 +226,10 @@ async function run(args: string[]): Promise<number> {
   }
   const threads = positiveInteger(values.threads, "--threads");
   const runs = positiveInteger(values.runs, "--runs");
+  const trainingRuns = positiveInteger(values["train-runs"], "--train-runs") ?? 3;
   const shapes = values.shapes.split(",").map(parseShape);
   const trainShape = values.train === "none" ? undefined : parseShape(values.train);
-  const backend = await createBackend(backendName, { threads });
+  const backend = await chooseBackend(backendName, threads);
   const model = loadModel(values.model, { backend });
   const report = values.json
     ? (result: BenchResult) => console.log(JSON.stringify(result))
@@ -189,7 +239,7 @@ async function run(args: string[]): Promise<number> {
   }
   if (trainShape) {
     const [batch, seq] = trainShape;
-    report(benchTraining(model, batch, seq, TRAINING_RUNS));
+    report(benchTraining(model, batch, seq, trainingRuns));
   }
   return 0;
 }
