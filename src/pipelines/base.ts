@@ -6,10 +6,18 @@ import { UserError } from "../errors.js";
 import type { ModelConfig } from "../io/config.js";
 import type { Model, ModelOutputs } from "../models/types.js";
 import type { Encoding, Tokenizer } from "../tokenizer/index.js";
-import type { LoadedModel } from "./load.js";
 import type { Truncation } from "./options.js";
 
 export const DEFAULT_BATCH_SIZE = 8;
+
+/** What a pipeline runs, loaded from a folder on disk (Node) or from a URL or memory (browser). */
+export interface LoadedModel {
+  /** Where the files came from: a local folder, or a URL in the browser. */
+  dir: string;
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  model: Model;
+}
 
 /** Token arrays of several encodings, padded to the longest: [count, seq]. */
 export interface PackedInputs {
@@ -42,7 +50,7 @@ export type Callable<P extends Pipeline> = P & P["run"];
 
 export abstract class Pipeline {
   declare readonly task: string;
-  /** The local folder the model was loaded from. */
+  /** Where the model was loaded from: a local folder, or a URL in the browser. */
   declare readonly modelDir: string;
   declare readonly config: ModelConfig;
   declare readonly tokenizer: Tokenizer;

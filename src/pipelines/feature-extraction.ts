@@ -2,8 +2,7 @@
 // [hidden] per text), or one pooled vector per text (mean or [CLS]), optionally unit length.
 
 import { UserError } from "../errors.js";
-import { type Callable, DEFAULT_BATCH_SIZE, Pipeline } from "./base.js";
-import { EMBEDDED_MODEL_DIR, loadForTask, type PipelineLoadOptions } from "./load.js";
+import { DEFAULT_BATCH_SIZE, Pipeline } from "./base.js";
 import { normalizeL2 } from "./math.js";
 import { OptionReader, readTruncation, TRUNCATION_OPTIONS, type Truncation } from "./options.js";
 import { POOLINGS, type Pooling, pool } from "./pooling.js";
@@ -24,18 +23,6 @@ const OPTIONS = ["pooling", "normalize", "batch_size", ...TRUNCATION_OPTIONS];
 export type FeatureExtractionOutput = number[][][] | number[];
 
 export class FeatureExtractionPipeline extends Pipeline {
-  /** Default model: the embedded teacher (models/bert-mini-sotu); any checkpoint's encoder works. */
-  static async fromPretrained(
-    model: string = EMBEDDED_MODEL_DIR,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<FeatureExtractionPipeline>> {
-    const loaded = await loadForTask("feature-extraction", "base", model, options);
-    return new FeatureExtractionPipeline(
-      "feature-extraction",
-      loaded,
-    ) as Callable<FeatureExtractionPipeline>;
-  }
-
   async run(text: string, options?: FeatureExtractionOptions): Promise<FeatureExtractionOutput>;
   async run(
     texts: string[],

@@ -2,8 +2,7 @@
 
 import { UserError } from "../errors.js";
 import type { Encoding } from "../tokenizer/index.js";
-import { type Callable, DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
-import { EMBEDDED_MODEL_DIR, loadForTask, type PipelineLoadOptions } from "./load.js";
+import { DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
 import { softmax, topKIndices } from "./math.js";
 import { OptionReader } from "./options.js";
 
@@ -55,17 +54,6 @@ export function predictMask(
 }
 
 export class FillMaskPipeline extends Pipeline {
-  /** Default model: the embedded teacher (models/bert-mini-sotu). */
-  static async fromPretrained(
-    model: string = EMBEDDED_MODEL_DIR,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<FillMaskPipeline>> {
-    return new FillMaskPipeline(
-      "fill-mask",
-      await loadForTask("fill-mask", "masked-lm", model, options),
-    ) as Callable<FillMaskPipeline>;
-  }
-
   async run(text: string, options?: FillMaskOptions): Promise<FillMaskOutput>;
   async run(texts: string[], options?: FillMaskOptions): Promise<FillMaskOutput[]>;
   async run(

@@ -4,8 +4,7 @@
 
 import { UserError } from "../errors.js";
 import type { Encoding } from "../tokenizer/index.js";
-import { type Callable, DEFAULT_BATCH_SIZE, outputOf, Pipeline, packEncodings } from "./base.js";
-import { loadForTask, type PipelineLoadOptions } from "./load.js";
+import { DEFAULT_BATCH_SIZE, outputOf, Pipeline, packEncodings } from "./base.js";
 import { argmax, softmax } from "./math.js";
 import { OptionReader, readTruncation, TRUNCATION_OPTIONS } from "./options.js";
 
@@ -31,17 +30,6 @@ export interface MultipleChoiceOutput {
 const OPTIONS = ["batch_size", ...TRUNCATION_OPTIONS];
 
 export class MultipleChoicePipeline extends Pipeline {
-  static async fromPretrained(
-    model: string,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<MultipleChoicePipeline>> {
-    const loaded = await loadForTask("multiple-choice", "multiple-choice", model, options);
-    return new MultipleChoicePipeline(
-      "multiple-choice",
-      loaded,
-    ) as Callable<MultipleChoicePipeline>;
-  }
-
   async run(
     input: MultipleChoiceInput,
     options?: MultipleChoiceOptions,

@@ -5,8 +5,7 @@
 import { UserError } from "../errors.js";
 import type { Encoding } from "../tokenizer/index.js";
 import { type Answer, mergeWindowAnswers, selectSpans, spanToCharacters } from "./answer-spans.js";
-import { type Callable, DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
-import { loadForTask, type PipelineLoadOptions } from "./load.js";
+import { DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
 import { OptionReader } from "./options.js";
 
 export interface QuestionAnsweringInput {
@@ -48,17 +47,6 @@ interface Window {
 }
 
 export class QuestionAnsweringPipeline extends Pipeline {
-  static async fromPretrained(
-    model: string,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<QuestionAnsweringPipeline>> {
-    const loaded = await loadForTask("question-answering", "question-answering", model, options);
-    return new QuestionAnsweringPipeline(
-      "question-answering",
-      loaded,
-    ) as Callable<QuestionAnsweringPipeline>;
-  }
-
   async run(
     input: QuestionAnsweringInput,
     options?: QuestionAnsweringOptions,

@@ -4,10 +4,11 @@
 import { UserError } from "../errors.js";
 import { SafetensorsFile, writeSafetensors } from "../io/safetensors.js";
 import { DEFAULT_BATCH_SIZE } from "./base.js";
-import { FeatureExtractionPipeline } from "./feature-extraction.js";
-import { EMBEDDED_MODEL_DIR, type PipelineLoadOptions } from "./load.js";
+import type { FeatureExtractionPipeline } from "./feature-extraction.js";
+import { EMBEDDED_MODEL_DIR, loadForTask, type PipelineLoadOptions } from "./load.js";
 import { topKIndices } from "./math.js";
 import { POOLINGS, type Pooling } from "./pooling.js";
+import { createPipeline } from "./tasks.js";
 
 export interface SearchHit {
   /** Position of the text in the corpus. */
@@ -59,7 +60,10 @@ export class SemanticSearch {
     if (!POOLINGS.includes(pooling)) {
       throw new UserError(`pooling must be "mean" or "cls", got ${JSON.stringify(pooling)}`);
     }
-    const extractor = await FeatureExtractionPipeline.fromPretrained(model, options);
+    const extractor = createPipeline(
+      "feature-extraction",
+      await loadForTask("feature-extraction", model, options),
+    );
     return new SemanticSearch(extractor, model, pooling);
   }
 

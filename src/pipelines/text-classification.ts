@@ -2,7 +2,7 @@
 // Face's TextClassificationPipeline returns them.
 
 import { UserError } from "../errors.js";
-import { type Callable, DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
+import { DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
 import {
   applyClassificationFunction,
   bestLabel,
@@ -12,7 +12,6 @@ import {
   parseClassificationFunction,
   rankLabels,
 } from "./classification.js";
-import { loadForTask, type PipelineLoadOptions } from "./load.js";
 import { OptionReader, readTruncation, TRUNCATION_OPTIONS } from "./options.js";
 
 export interface TextPair {
@@ -40,22 +39,6 @@ const OPTIONS = ["top_k", "function_to_apply", "batch_size", ...TRUNCATION_OPTIO
 export type TextClassificationOutput = LabelScore | LabelScore[];
 
 export class TextClassificationPipeline extends Pipeline {
-  static async fromPretrained(
-    model: string,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<TextClassificationPipeline>> {
-    const loaded = await loadForTask(
-      "text-classification",
-      "sequence-classification",
-      model,
-      options,
-    );
-    return new TextClassificationPipeline(
-      "text-classification",
-      loaded,
-    ) as Callable<TextClassificationPipeline>;
-  }
-
   async run(
     input: TextClassificationInput,
     options?: TextClassificationOptions,

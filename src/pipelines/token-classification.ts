@@ -3,7 +3,7 @@
 
 import { UserError } from "../errors.js";
 import { decodeTokens } from "../tokenizer/decode.js";
-import { type Callable, DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
+import { DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
 import {
   type AggregationStrategy,
   aggregateEntities,
@@ -13,7 +13,6 @@ import {
   type TokenEntity,
   type TokenRow,
 } from "./entities.js";
-import { loadForTask, type PipelineLoadOptions } from "./load.js";
 import { softmax } from "./math.js";
 import { OptionReader, readTruncation, TRUNCATION_OPTIONS } from "./options.js";
 
@@ -33,22 +32,6 @@ const OPTIONS = ["aggregation_strategy", "ignore_labels", "batch_size", ...TRUNC
 export type TokenClassificationOutput = TokenEntity[] | EntityGroup[];
 
 export class TokenClassificationPipeline extends Pipeline {
-  static async fromPretrained(
-    model: string,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<TokenClassificationPipeline>> {
-    const loaded = await loadForTask(
-      "token-classification",
-      "token-classification",
-      model,
-      options,
-    );
-    return new TokenClassificationPipeline(
-      "token-classification",
-      loaded,
-    ) as Callable<TokenClassificationPipeline>;
-  }
-
   async run(text: string, options?: TokenClassificationOptions): Promise<TokenClassificationOutput>;
   async run(
     texts: string[],

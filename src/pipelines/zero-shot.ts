@@ -3,8 +3,7 @@
 
 import { UserError } from "../errors.js";
 import type { Encoding } from "../tokenizer/index.js";
-import { type Callable, DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
-import { loadForTask, type PipelineLoadOptions } from "./load.js";
+import { DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
 import { findEntailmentId, hypothesisFor, zeroShotScores } from "./nli.js";
 import { OptionReader } from "./options.js";
 
@@ -27,22 +26,6 @@ export interface ZeroShotOutput {
 const OPTIONS = ["candidate_labels", "hypothesis_template", "multi_label", "batch_size"];
 
 export class ZeroShotClassificationPipeline extends Pipeline {
-  static async fromPretrained(
-    model: string,
-    options?: PipelineLoadOptions,
-  ): Promise<Callable<ZeroShotClassificationPipeline>> {
-    const loaded = await loadForTask(
-      "zero-shot-classification",
-      "sequence-classification",
-      model,
-      options,
-    );
-    return new ZeroShotClassificationPipeline(
-      "zero-shot-classification",
-      loaded,
-    ) as Callable<ZeroShotClassificationPipeline>;
-  }
-
   async run(text: string, options: ZeroShotOptions): Promise<ZeroShotOutput>;
   async run(texts: string[], options: ZeroShotOptions): Promise<ZeroShotOutput[]>;
   async run(

@@ -1,48 +1,41 @@
-// Loading a tokenizer from a model folder and saving one into it (Node only; the browser builds
-// a Tokenizer from already-fetched JSON with Tokenizer.fromJSON).
+// Loading a tokenizer from a model folder on disk and saving one into it (Node only; folder.ts
+// builds the tokenizer from the files' text, shared with the browser, which fetches them).
 
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { tokenizerFromFiles } from "./folder.js";
 import { specToConfigText, specToJSON, specToVocabText } from "./spec.js";
-import { Tokenizer } from "./tokenizer.js";
+import type { Tokenizer } from "./tokenizer.js";
 
-function readJson(path: string): unknown {
+function readIfPresent(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    return readFileSync(path, "utf8");
   } catch (error) {
-    throw new UserError(
-      `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
   }
 }
 
 /** tokenizer.json if the folder has one, else vocab.txt (+ tokenizer_config.json if present). */
 export function loadTokenizer(dir: string): Tokenizer {
-  const configPath = join(dir, "tokenizer_config.json");
-  const config = existsSync(configPath) ? readJson(configPath) : undefined;
-  const jsonPath = join(dir, "tokenizer.json");
-  if (existsSync(jsonPath)) return Tokenizer.fromJSON(readJson(jsonPath), config);
-  const vocabPath = join(dir, "vocab.txt");
-  if (existsSync(vocabPath)) return Tokenizer.fromVocab(readFileSync(vocabPath, "utf8"), config);
-  throw new UserError(
-    `no tokenizer in ${dir}: it needs tokenizer.json, or vocab.txt (with tokenizer_config.json), as Hugging Face's save_pretrained writes`,
+  const config = readIfPresent(join(dir, "tokenizer_config.json"));
+  const json = readIfPresent(join(dir, "tokenizer.json"));
+  const vocab = json === undefined ? readIfPresent(join(dir, "vocab.txt")) : undefined;
+  return tokenizerFromFiles(
+    { "tokenizer.json": json, "vocab.txt": vocab, "tokenizer_config.json": config },
+    dir,
   );
-}
-
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
 }
 
 /** Writes tokenizer.json, tokenizer_config.json and vocab.txt into `dir` (which must exist). */
 export function saveTokenizer(tokenizer: Tokenizer, dir: string): void {
   const spec = tokenizer.spec;
-  writeAtomically(
+  writeFileAtomic(
     join(dir, "tokenizer.json"),
     `${JSON.stringify(specToJSON(spec, tokenizer.padTokenId), null, 2)}\n`,
   );
-  writeAtomically(join(dir, "tokenizer_config.json"), `${specToConfigText(spec)}\n`);
-  writeAtomically(join(dir, "vocab.txt"), specToVocabText(spec));
+  writeFileAtomic(join(dir, "tokenizer_config.json"), `${specToConfigText(spec)}\n`);
+  writeFileAtomic(join(dir, "vocab.txt"), specToVocabText(spec));
 }
