@@ -1,6 +1,8 @@
-// Matrix multiply throughput (GFLOP/s) of a backend on DistilBERT-base's layer shapes:
-// node dist/bench/kernels.js [--backend wasm] [--threads N] [--rows 128,1024]
-// Prints one JSON line per shape.
+// Matrix multiply throughput (GFLOP/s) of a backend on DistilBERT-base's layer shapes, and its
+// fraction of the two cores' nominal fp32 peak (2 x 32 FLOP/cycle x ~3.7 GHz = 237 GFLOP/s; a
+// single-thread FMA loop measured ~200 GFLOP/s per core here, so the clock, and the peak, may be
+// higher). One JSON line per shape:
+//   node dist/bench/kernels.js [--backend wasm] [--threads N] [--rows 128,1024] [--ops NT,NN,TN]
 
 import { parseArgs } from "node:util";
 import { type BackendChoice, createBackend } from "../src/tensor/index.js";
@@ -17,6 +19,7 @@ const { values } = parseArgs({
 const backend = await createBackend(values.backend as BackendChoice, {
   threads: values.threads ? Number(values.threads) : undefined,
 });
+const NOMINAL_PEAK_GFLOPS = 237;
 const layers: [number, number][] = [
   [768, 768],
   [768, 3072],
@@ -47,16 +50,19 @@ for (const rows of values.rows.split(",").map(Number)) {
       }
       times.sort((x, y) => x - y);
       const median = times[Math.floor(times.length / 2)];
+      const gflops = flops / median / 1e6;
       console.log(
         JSON.stringify({
-          runtime: backend.name,
+          runtime: `distilbert-ts-${backend.name}`,
+          step: "matmul",
           threads: backend.threads,
           op,
           m,
           n,
           k,
           median_ms: Number(median.toFixed(3)),
-          gflops: Number((flops / median / 1e6).toFixed(1)),
+          gflops: Number(gflops.toFixed(1)),
+          peak_fraction: Number((gflops / NOMINAL_PEAK_GFLOPS).toFixed(3)),
         }),
       );
     }

@@ -1,98 +1,237 @@
-// `npm run bench`: the project's backends and the baselines users would otherwise run
-// (onnxruntime-node, onnxruntime-web's WebAssembly), on the same model in the same run, and the
-// ratios. Needs the benchmark model from /work/shared/bench/setup.sh in $BENCH_DIR (default
-// /tmp/distilbert-bench); without it, times the matrix multiplies alone.
+// `npm run bench`: the project against what its users would otherwise run, on the same machine in
+// one run. Inference of DistilBERT-base on our native and wasm backends beside onnxruntime-node,
+// onnxruntime-web's WebAssembly and PyTorch (2 and 1 threads); the training step against
+// PyTorch's; the matrix multiply alone; the tokenizer against Hugging Face's. Every measurement is
+// a JSON line on stdout; then the medians over the rounds (round "median") and a markdown summary
+// of the ratios, also written to bench/results/latest.md.
+//
+// Each round runs every runtime once, ours beside the baseline of its kind (native beside
+// onnxruntime-node and PyTorch, wasm beside onnxruntime-web), so that drift on a shared machine
+// hits both; the summary takes the median of the rounds.
+//
+//   npm run bench [-- --quick] [-- --rounds 3 --runs 5 --shapes 1x128,8x128,1x512]
+//
+// BENCH_DIR: the baselines' installation and model (default /tmp/distilbert-bench, made by
+// ../shared/bench/setup.sh); BENCH_SCRIPTS: the baseline scripts (default ../shared/bench beside
+// the repository). What is missing is skipped with one line saying so.
 
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Measurement, medianOfRounds } from "./measurement.js";
+import { summarise } from "./summary.js";
 
-const BENCH_DIR = process.env.BENCH_DIR ?? "/tmp/distilbert-bench";
-const MODEL_DIR = join(BENCH_DIR, "distilbert-base");
-const BASELINES = process.env.BENCH_SCRIPTS ?? "/work/shared/bench";
-const SHAPES = "1x128,8x128,1x512";
-const RUNS = "5";
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");
+const BENCH_DIR = process.env.BENCH_DIR ?? "/tmp/distilbert-bench";
+const SCRIPTS = process.env.BENCH_SCRIPTS ?? join(ROOT, "..", "shared", "bench");
+const MODEL_DIR = join(BENCH_DIR, "distilbert-base");
+const RESULTS = join(ROOT, "bench", "results", "latest.md");
+const JOB_TIMEOUT_MS = 15 * 60 * 1000;
 
-interface Line {
-  runtime: string;
-  step?: string;
-  batch: number;
-  seq: number;
-  threads: number;
-  median_ms: number;
-  seq_per_s: number;
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    runs: { type: "string" },
+    shapes: { type: "string" },
+  },
+});
+const quick = values.quick;
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+const runs = Number(values.runs ?? (quick ? 2 : 5));
+const shapes = values.shapes ?? (quick ? "1x128,8x128" : "1x128,8x128,1x512");
+const trainingRuns = quick ? 1 : 3;
+for (const [option, value] of [
+  ["--rounds", rounds],
+  ["--runs", runs],
+] as const) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${option} must be a positive integer`);
+    process.exit(1);
+  }
 }
 
-function runJsonLines(args: string[]): Line[] {
-  process.stderr.write(`$ node ${args.join(" ")}\n`);
-  let output: string;
-  try {
-    output = execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 24 });
-  } catch (error) {
-    process.stderr.write(`  failed: ${(error as Error).message.split("\n")[0]}\n`);
+interface Job {
+  name: string;
+  command: string;
+  args: string[];
+  /** Files the job needs: when one is missing the job is skipped. */
+  needs: string[];
+  /** Given to lines that do not name their model. */
+  model?: string;
+  env?: Record<string, string>;
+}
+
+const skipped = new Set<string>();
+
+function skip(reason: string): void {
+  if (skipped.has(reason)) return;
+  skipped.add(reason);
+  console.error(`skipped ${reason}`);
+}
+
+function runJob(job: Job, round: number): Measurement[] {
+  const missing = job.needs.find((path) => !existsSync(path));
+  if (missing) {
+    skip(`${job.name}: ${missing} not found (see ../shared/bench/README.md)`);
     return [];
   }
-  const lines = output
+  console.error(`$ ${[job.command, ...job.args].join(" ")}`);
+  let output: string;
+  try {
+    output = execFileSync(job.command, job.args, {
+      cwd: ROOT,
+      encoding: "utf8",
+      maxBuffer: 1 << 24,
+      timeout: JOB_TIMEOUT_MS,
+      env: { ...process.env, ...job.env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    skip(`${job.name}: failed (exit ${status ?? "by timeout or signal"}; its message is above)`);
+    return [];
+  }
+  return output
     .split("\n")
     .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Line);
-  for (const line of lines) console.log(JSON.stringify(line));
-  return lines;
+    .map((text) => {
+      const line = JSON.parse(text) as Measurement;
+      line.step ??= "inference";
+      if (job.model) line.model ??= job.model;
+      line.round = round;
+      console.log(JSON.stringify(line));
+      return line;
+    });
 }
 
-function ours(backend: string, threads: number, train: boolean): Line[] {
-  const args = [CLI, "bench", "--model", MODEL_DIR, "--backend", backend, "--threads"];
-  args.push(String(threads), "--shapes", SHAPES, "--runs", RUNS, "--json");
-  args.push("--train", train ? "8x128" : "none");
-  return runJsonLines(args);
+function node(name: string, script: string, args: string[], needs: string[] = []): Job {
+  return { name, command: process.execPath, args: [script, ...args], needs: [script, ...needs] };
 }
 
-function baseline(script: string, threads: number): Line[] {
-  const path = join(BASELINES, script);
-  if (!existsSync(path)) return [];
-  return runJsonLines([path, "--shapes", SHAPES, "--threads", String(threads), "--runs", RUNS]);
-}
-
-function printRatios(all: Line[]): void {
-  const find = (runtime: string, threads: number, batch: number, seq: number) =>
-    all.find(
-      (l) =>
-        l.runtime === runtime &&
-        l.threads === threads &&
-        l.batch === batch &&
-        l.seq === seq &&
-        l.step !== "train",
-    );
-  console.log("\nthroughput ratios (seq/s of ours / seq/s of the baseline; > 1 is faster):");
-  for (const line of all) {
-    if (!line.runtime.startsWith("distilbert-ts") || line.step === "train") continue;
-    const parts = [`${line.runtime} ${line.threads}t ${line.batch}x${line.seq}`];
-    parts.push(`${line.median_ms} ms, ${line.seq_per_s} seq/s`);
-    for (const other of ["onnxruntime-web-wasm", "onnxruntime-node"]) {
-      const base = find(other, line.threads, line.batch, line.seq);
-      if (base) parts.push(`${(line.seq_per_s / base.seq_per_s).toFixed(2)}x ${other}`);
-    }
-    console.log(`  ${parts.join(" | ")}`);
-  }
-  for (const line of all.filter((l) => l.step === "train")) {
-    console.log(`  ${line.runtime} ${line.threads}t training step 8x128: ${line.median_ms} ms`);
-  }
-}
-
-if (!existsSync(join(MODEL_DIR, "model.safetensors"))) {
-  console.error(
-    `no benchmark model in ${MODEL_DIR} (run /work/shared/bench/setup.sh): timing matrix multiplies only`,
+function ours(backend: string, threads: number, train: boolean): Job {
+  const args = ["bench", "--model", MODEL_DIR, "--backend", backend, "--threads", String(threads)];
+  args.push("--shapes", shapes, "--runs", String(runs), "--json");
+  args.push(
+    ...(train ? ["--train", "8x128", "--train-runs", String(trainingRuns)] : ["--train", "none"]),
   );
-  runJsonLines([join(ROOT, "dist", "bench", "kernels.js"), "--backend", "wasm"]);
-} else {
-  const all = [
-    ...ours("wasm", 2, true),
-    ...ours("wasm", 1, false),
-    ...baseline("ort-web.mjs", 2),
-    ...baseline("ort-web.mjs", 1),
-    ...baseline("ort.mjs", 2),
-  ];
-  printRatios(all);
+  const job = node(`distilbert-ts ${backend} ${threads}t`, CLI, args, [
+    join(MODEL_DIR, "model.safetensors"),
+  ]);
+  return { ...job, model: "distilbert-base" };
 }
+
+function ort(script: string, nodeModule: string, threads: number): Job {
+  const args = ["--shapes", shapes, "--threads", String(threads), "--runs", String(runs)];
+  const needs = [join(MODEL_DIR, "model.onnx"), join(BENCH_DIR, "node_modules", nodeModule)];
+  const job = node(`${nodeModule} ${threads}t`, join(SCRIPTS, script), args, needs);
+  return { ...job, model: "distilbert-base" };
+}
+
+/** The directory of the OpenBLAS that ../shared/bench/setup.sh unpacked, as torch.sh finds it. */
+function openBlasDir(): string | undefined {
+  const root = join(BENCH_DIR, "openblas");
+  if (!existsSync(root)) return undefined;
+  const found = readdirSync(root, { recursive: true, encoding: "utf8" }).find(
+    (path) => path.endsWith("/libblas.so.3") || path === "libblas.so.3",
+  );
+  return found && dirname(join(root, found));
+}
+
+function torchInference(): Job {
+  const args = ["--shapes", shapes, "--threads", "2", "--runs", String(runs)];
+  const script = join(SCRIPTS, "torch.sh");
+  return { name: "PyTorch 2t", command: script, args, needs: [script], model: "distilbert-base" };
+}
+
+function torchTraining(model: string, shape: string): Job {
+  const blas = openBlasDir();
+  const args = [join(ROOT, "bench", "train_torch.py"), "--model", model, "--shape", shape];
+  args.push("--threads", "2", "--runs", String(trainingRuns), "--baselines", SCRIPTS);
+  return {
+    name: `PyTorch training ${model} ${shape}`,
+    command: "/usr/bin/python3",
+    args,
+    needs: [
+      blas ?? join(BENCH_DIR, "openblas", "**", "libblas.so.3"),
+      ...(model === "distilbert-base" ? [join(SCRIPTS, "distilbert_ref.py")] : []),
+    ],
+    env: { LD_LIBRARY_PATH: blas ?? "" },
+  };
+}
+
+function teacherTraining(): Job {
+  const args = ["--backend", "native", "--threads", "2", "--shape", "32x128"];
+  args.push("--runs", String(trainingRuns));
+  return node("distilbert-ts teacher training", join(ROOT, "dist", "bench", "train.js"), args);
+}
+
+/** One round: each of ours beside the baselines of its kind, 2 threads then 1. */
+function roundJobs(): Job[] {
+  const jobs: Job[] = [];
+  for (const threads of [2, 1]) {
+    jobs.push(ours("native", threads, threads === 2), ort("ort.mjs", "onnxruntime-node", threads));
+    if (threads === 2) {
+      jobs.push(torchInference(), torchTraining("distilbert-base", "8x128"));
+      jobs.push(teacherTraining(), torchTraining("bert-mini", "32x128"));
+    }
+    jobs.push(ours("wasm", threads, false), ort("ort-web.mjs", "onnxruntime-web", threads));
+  }
+  return jobs;
+}
+
+/** Measured once: they compare within one process or have no baseline. */
+function onceJobs(): Job[] {
+  const rows = quick ? "128" : "128,512,1024";
+  const kernels = join(ROOT, "dist", "bench", "kernels.js");
+  const tokenizer = join(ROOT, "dist", "bench", "tokenizer.js");
+  return [
+    ...["native", "wasm"].map((backend) =>
+      node(`matmul ${backend}`, kernels, [
+        "--backend",
+        backend,
+        "--threads",
+        "2",
+        "--rows",
+        rows,
+        "--ops",
+        "NT",
+      ]),
+    ),
+    node("tokenizer", tokenizer, quick ? ["--lines", "2000", "--runs", "1"] : []),
+  ];
+}
+
+function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, path);
+}
+
+const loadBefore = loadavg()[0];
+const lines: Measurement[] = [];
+for (let round = 1; round <= rounds; round++) {
+  console.error(`round ${round} of ${rounds}`);
+  for (const job of roundJobs()) lines.push(...runJob(job, round));
+}
+for (const job of onceJobs()) lines.push(...runJob(job, 1));
+
+const medians = medianOfRounds(lines);
+for (const line of medians) console.log(JSON.stringify(line));
+const summary = summarise([...medians, ...lines.filter((l) => l.step.startsWith("tokenize"))], {
+  date: new Date().toISOString(),
+  cpu: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`,
+  node: process.version,
+  rounds,
+  runs,
+  loadBefore,
+  loadAfter: loadavg()[0],
+  skipped: [...skipped],
+});
+console.log(`\n${summary}`);
+writeAtomically(RESULTS, summary);
+console.error(`summary written to ${RESULTS}`);

@@ -65,7 +65,8 @@ async function measure(
   const tokensPerSecond = tokens / best;
   console.log(
     JSON.stringify({
-      tokenizer,
+      runtime: tokenizer,
+      step: "tokenize",
       mode,
       lines: lines.length,
       tokens,
@@ -84,6 +85,7 @@ for (const line of lines.slice(0, 2000)) {
 }
 console.log(
   JSON.stringify({
+    step: "tokenize-check",
     check: "ids equal to the Rust tokenizers",
     lines: Math.min(2000, lines.length),
     differing,
@@ -136,7 +138,8 @@ for (const mode of ["one-at-a-time", "batch"]) {
   const ourSpeed = speed("distilbert-ts", mode);
   console.log(
     JSON.stringify({
-      ratio: mode,
+      step: "tokenize-ratio",
+      mode,
       vs_rust_tokenizers: Number((ourSpeed / speed("@anush008", mode)).toFixed(2)),
       vs_huggingface_js: Number((ourSpeed / speed("@huggingface", "one-at-a-time")).toFixed(2)),
     }),

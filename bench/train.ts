@@ -23,6 +23,10 @@ const { values } = parseArgs({
 const [batch, seq] = (values.shape as string).split("x").map(Number);
 const threads = Number(values.threads);
 const backend = await createBackend(values.backend as BackendChoice, { threads });
+if (values.backend !== "auto" && backend.name !== values.backend) {
+  console.error(`${values.backend} backend not available (got ${backend.name})`);
+  process.exit(1);
+}
 const model = loadModel(TEACHER, { backend, head: "sequence-classification" });
 model.enableGradients();
 const optimizer = new AdamW(backend, model.parameters, { weightDecay: 0.01 });
@@ -62,6 +66,7 @@ console.log(
     runs: times.length,
     median_ms: Number(median.toFixed(2)),
     min_ms: Number(times[0].toFixed(2)),
+    seq_per_s: Number(((batch * 1000) / median).toFixed(2)),
     tokens_per_s: Math.round((batch * seq * 1000) / median),
   }),
 );

@@ -1,7 +1,11 @@
-"""PyTorch's training step for the embedded teacher's shape (BERT-mini: vocab 30,522, hidden 256,
-4 layers, 4 heads, FFN 1,024; sequence classification), timed like bench/train.ts: forward with
-dropout, cross-entropy, backward, clip_grad_norm_(1.0), AdamW. Random weights (timing only);
-plain torch, as transformers is not installed beside the benchmark's PyTorch. Prints one JSON line.
+"""PyTorch's training step, timed like ours. Random weights (timing only); plain torch, as
+transformers is not installed beside the benchmark's PyTorch. Prints one JSON line.
+
+--model bert-mini (default): the embedded teacher's shape (vocab 30,522, hidden 256, 4 layers,
+4 heads, FFN 1,024; sequence classification), like bench/train.ts: forward with dropout,
+cross-entropy, backward, clip_grad_norm_(1.0), AdamW.
+--model distilbert-base: the benchmark model (../shared/bench/distilbert_ref.py, found through
+--baselines), like `distilbert bench --train`: forward with dropout, cross-entropy, backward, AdamW.
 
   B=/tmp/distilbert-bench; LD_LIBRARY_PATH=$(dirname $(find $B/openblas -name libblas.so.3 | head -1)) \\
     /usr/bin/python3 bench/train_torch.py --threads 2 --shape 32x128
@@ -9,7 +13,9 @@ plain torch, as transformers is not installed beside the benchmark's PyTorch. Pr
 import argparse
 import json
 import math
+import os
 import statistics
+import sys
 import time
 
 import torch
@@ -73,11 +79,21 @@ p = argparse.ArgumentParser()
 p.add_argument("--shape", default="32x128")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--runs", type=int, default=5)
+p.add_argument("--model", choices=["bert-mini", "distilbert-base"], default="bert-mini")
+p.add_argument("--baselines", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench"))
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
 batch, seq = map(int, a.shape.split("x"))
-model = BertForSequenceClassification().train()
+if a.model == "distilbert-base":
+    sys.path.insert(0, a.baselines)
+    from distilbert_ref import build
+
+    model = build(0).train()
+    clip = False
+else:
+    model = BertForSequenceClassification().train()
+    clip = True
 no_decay = [p for n, p in model.named_parameters() if "norm" in n or n.endswith("bias")]
 decay = [p for n, p in model.named_parameters() if not ("norm" in n or n.endswith("bias"))]
 optimizer = torch.optim.AdamW(
@@ -92,7 +108,8 @@ def step():
     optimizer.zero_grad()
     loss = F.cross_entropy(model(ids, mask), labels)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    if clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
 
 
@@ -103,7 +120,8 @@ for _ in range(a.runs):
     step()
     times.append((time.perf_counter() - start) * 1e3)
 median = statistics.median(times)
-print(json.dumps({"runtime": "pytorch-openblas", "step": "train", "model": "bert-mini-sotu",
+print(json.dumps({"runtime": "pytorch-openblas", "step": "train", "model": "bert-mini-sotu" if a.model == "bert-mini" else a.model,
                   "batch": batch, "seq": seq, "threads": a.threads, "runs": a.runs,
                   "median_ms": round(median, 2), "min_ms": round(min(times), 2),
+                  "seq_per_s": round(batch * 1000 / median, 2),
                   "tokens_per_s": round(batch * seq * 1000 / median)}), flush=True)
