@@ -1,15 +1,22 @@
-// The browser test's Web Worker (bundled by esbuild, see browser.test.ts): fetches a model fixture,
-// runs it with the WebAssembly backend and posts the outputs back. It uses only the library's
-// browser-safe path: parseConfig, SafetensorsFile.fromBytes, createModel, createBackend.
+// The browser test's module Web Worker (see browser.test.ts): it imports the library's real browser
+// bundle (its import of ../src/browser.js is pointed at the served dist/browser/distilbert.js),
+// loads models by URL, runs them with the WebAssembly backend and posts the outputs back.
 
-import { parseConfig } from "../src/io/config.js";
-import { SafetensorsFile } from "../src/io/safetensors.js";
-import { createModel } from "../src/models/index.js";
-import { createBackend } from "../src/tensor/index.js";
+import {
+  createBackend,
+  type FillMaskPrediction,
+  filesAtUrl,
+  loadModelFrom,
+  pipeline,
+  SafetensorsFile,
+} from "../src/browser.js";
 
 export interface BrowserJob {
-  /** URL of a model folder holding config.json, model.safetensors and io.safetensors. */
+  /** URL of a model fixture folder: config.json, model.safetensors and io.safetensors. */
   fixture: string;
+  /** URL of a masked-LM model folder with its tokenizer, for the fill-mask pipeline. */
+  fillMaskModel: string;
+  fillMaskText: string;
   threads: number;
 }
 
@@ -19,23 +26,15 @@ export interface BrowserResult {
   crossOriginIsolated: boolean;
   logits: number[];
   lastHiddenState: number[];
-}
-
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  fillMask: FillMaskPrediction[];
 }
 
 async function run(job: BrowserJob): Promise<BrowserResult> {
-  const config = parseConfig(await (await fetch(`${job.fixture}/config.json`)).json(), "config");
-  const weights = SafetensorsFile.fromBytes(
-    await fetchBytes(`${job.fixture}/model.safetensors`),
-    "model.safetensors",
-  );
-  const io = SafetensorsFile.fromBytes(await fetchBytes(`${job.fixture}/io.safetensors`), "io");
   const backend = await createBackend("wasm", { threads: job.threads });
-  const model = createModel(config, weights, backend);
+  const model = await loadModelFrom(job.fixture, { backend });
+  const ioBytes = await filesAtUrl(job.fixture).read("io.safetensors");
+  if (!ioBytes) throw new Error(`${job.fixture}/io.safetensors is missing`);
+  const io = SafetensorsFile.fromBytes(ioBytes, "io.safetensors");
   const shape = io.info("input_ids").shape;
   const outputs = model.forward({
     inputIds: io.int32("input_ids"),
@@ -43,12 +42,14 @@ async function run(job: BrowserJob): Promise<BrowserResult> {
     batch: shape[0],
     seq: shape[1],
   });
+  const fillMask = await pipeline("fill-mask", job.fillMaskModel, { backend });
   return {
     backend: backend.name,
     threads: backend.threads,
     crossOriginIsolated: globalThis.crossOriginIsolated,
     logits: Array.from(outputs.logits ?? []),
     lastHiddenState: Array.from(outputs.lastHiddenState),
+    fillMask: (await fillMask(job.fillMaskText)) as FillMaskPrediction[],
   };
 }
 

@@ -1,9 +1,12 @@
 // The library in headless Chromium (Debian's /usr/bin/chromium through playwright-core; never a
 // downloaded browser): a page served with the cross-origin isolation headers shared memory needs
-// runs a model fixture with the WebAssembly backend in a Web Worker, and its outputs must equal
-// Node's. Skipped, saying why, only when Chromium is not installed (CI installs it: .ci/run).
+// starts a Web Worker that imports the real browser bundle (built by scripts/build-browser.mjs, no
+// stubs), loads a model fixture by URL and runs it with the WebAssembly backend, then runs the
+// fill-mask pipeline on the embedded teacher, also by URL; both must equal Node's. Skipped, saying
+// why, only when Chromium is not installed (CI installs it: .ci/run).
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +17,7 @@ import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { SafetensorsFile } from "../src/io/safetensors.js";
 import { loadModel } from "../src/models/index.js";
+import { type FillMaskPrediction, pipeline } from "../src/pipelines/index.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import type { BrowserJob, BrowserResult } from "./browser-worker.js";
 import { MODEL_FIXTURES, maxAbsDiff } from "./models-fixtures.js";
@@ -22,6 +26,15 @@ const CHROMIUM = "/usr/bin/chromium";
 const FIXTURE = "distilbert-seqcls";
 const THREADS = 2;
 const ROOT = join(import.meta.dirname, "..", "..");
+const FILL_MASK_MODEL = join(ROOT, "models", "bert-mini-sotu");
+const FILL_MASK_TEXT = "The [MASK] of the union is strong.";
+
+const JOB: BrowserJob = {
+  fixture: `/fixtures/${FIXTURE}`,
+  fillMaskModel: "/models/bert-mini-sotu",
+  fillMaskText: FILL_MASK_TEXT,
+  threads: THREADS,
+};
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -29,10 +42,23 @@ const PAGE = `<!doctype html>
   const worker = new Worker("/worker.js", { type: "module" });
   worker.onmessage = (event) => { window.done = event.data; };
   worker.onerror = (event) => { window.done = { error: String(event.message) }; };
-  worker.postMessage(${JSON.stringify({ fixture: `/fixtures/${FIXTURE}`, threads: THREADS } satisfies BrowserJob)});
+  worker.postMessage(${JSON.stringify(JOB)});
 </script>`;
 
-/** The worker and the library it imports as one ES module; Node's modules become empty stubs. */
+/** The browser bundle as shipped, built into a fresh folder by the package's own build script. */
+function buildLibrary(): string {
+  const outdir = mkdtempSync(join(tmpdir(), "distilbert-bundle-"));
+  try {
+    execFileSync(process.execPath, [join(ROOT, "scripts", "build-browser.mjs"), outdir], {
+      stdio: "pipe",
+    });
+    return readFileSync(join(outdir, "distilbert.js"), "utf8");
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The worker alone: its import of the library becomes an import of the served bundle. */
 async function bundleWorker(): Promise<string> {
   const result = await build({
     entryPoints: [join(ROOT, "test", "browser-worker.ts")],
@@ -43,15 +69,11 @@ async function bundleWorker(): Promise<string> {
     logLevel: "silent",
     plugins: [
       {
-        name: "node-builtins-stub",
+        name: "library-bundle",
         setup(builder) {
-          builder.onResolve({ filter: /^node:/ }, (args) => ({
-            path: args.path,
-            namespace: "stub",
-          }));
-          builder.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-            contents: "module.exports = {};",
-            loader: "js",
+          builder.onResolve({ filter: /\/src\/browser\.js$/ }, () => ({
+            path: "/distilbert.js",
+            external: true,
           }));
         },
       },
@@ -60,7 +82,14 @@ async function bundleWorker(): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-function serve(workerSource: string): Promise<Server> {
+/** The file `prefix/NAME/FILE` names in `folder`, or undefined (names start with a word character). */
+function servedFile(url: string, prefix: string, folder: string): string | undefined {
+  const match = new RegExp(`^${prefix}/([\\w-]+)/(\\w[\\w.-]*)$`).exec(url);
+  const path = match && join(folder, match[1], match[2]);
+  return path && existsSync(path) ? path : undefined;
+}
+
+function serve(library: string, workerSource: string): Promise<Server> {
   const server = createServer((request, response) => {
     const headers = {
       "Cross-Origin-Opener-Policy": "same-origin",
@@ -68,13 +97,16 @@ function serve(workerSource: string): Promise<Server> {
       "Cross-Origin-Resource-Policy": "same-origin",
     };
     const url = request.url ?? "/";
-    const fixture = /^\/fixtures\/([\w-]+)\/([\w.]+)$/.exec(url);
+    const file =
+      servedFile(url, "/fixtures", MODEL_FIXTURES) ??
+      servedFile(url, "/models", join(ROOT, "models"));
     if (url === "/") {
       response.writeHead(200, { ...headers, "Content-Type": "text/html" }).end(PAGE);
-    } else if (url === "/worker.js") {
-      response.writeHead(200, { ...headers, "Content-Type": "text/javascript" }).end(workerSource);
-    } else if (fixture && existsSync(join(MODEL_FIXTURES, fixture[1], fixture[2]))) {
-      const body = readFileSync(join(MODEL_FIXTURES, fixture[1], fixture[2]));
+    } else if (url === "/worker.js" || url === "/distilbert.js") {
+      const body = url === "/worker.js" ? workerSource : library;
+      response.writeHead(200, { ...headers, "Content-Type": "text/javascript" }).end(body);
+    } else if (file) {
+      const body = readFileSync(file);
       response.writeHead(200, { ...headers, "Content-Type": "application/octet-stream" }).end(body);
     } else {
       response.writeHead(404, headers).end();
@@ -105,10 +137,10 @@ async function runInChromium(origin: string): Promise<BrowserResult> {
   }
 }
 
-test("a model runs in headless Chromium with the WebAssembly backend and equals Node", {
+test("the browser bundle runs a model and a pipeline in headless Chromium, equal to Node", {
   skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install chromium`,
 }, async () => {
-  const server = await serve(await bundleWorker());
+  const server = await serve(buildLibrary(), await bundleWorker());
   let browser: BrowserResult;
   try {
     const { port } = server.address() as AddressInfo;
@@ -121,7 +153,8 @@ test("a model runs in headless Chromium with the WebAssembly backend and equals 
   assert.equal(browser.threads, THREADS);
 
   const dir = join(MODEL_FIXTURES, FIXTURE);
-  const model = loadModel(dir, { backend: await WasmBackend.create({ threads: THREADS }) });
+  const backend = await WasmBackend.create({ threads: THREADS });
+  const model = loadModel(dir, { backend });
   const io = SafetensorsFile.open(join(dir, "io.safetensors"));
   const shape = io.info("input_ids").shape;
   const node = model.forward({
@@ -135,4 +168,16 @@ test("a model runs in headless Chromium with the WebAssembly backend and equals 
   const hidden = Float32Array.from(browser.lastHiddenState);
   assert.ok(maxAbsDiff(hidden, node.lastHiddenState) <= 1e-6, "hidden state equals Node's");
   assert.ok(maxAbsDiff(logits, io.float32("logits")) <= 1e-4, "logits equal Hugging Face's");
+
+  const fill = await pipeline("fill-mask", FILL_MASK_MODEL, { backend });
+  const nodeFillMask = (await fill(FILL_MASK_TEXT)) as FillMaskPrediction[];
+  assert.equal(browser.fillMask.length, 5);
+  assert.deepEqual(
+    browser.fillMask.map((p) => [p.token, p.token_str, p.sequence]),
+    nodeFillMask.map((p) => [p.token, p.token_str, p.sequence]),
+    "fill-mask's top 5 equal Node's",
+  );
+  browser.fillMask.forEach((p, i) => {
+    assert.ok(Math.abs(p.score - nodeFillMask[i].score) <= 1e-6, `score ${i} equals Node's`);
+  });
 });
