@@ -61,7 +61,9 @@ export function medianOfRounds(lines: Measurement[]): Measurement[] {
     const ms = median(group.map((line) => line.median_ms as number));
     const result: Measurement = { ...group[0], round: "median", rounds: group.length };
     result.median_ms = ms;
-    result.min_ms = Math.min(...group.map((line) => line.min_ms ?? ms));
+    if (result.min_ms !== undefined) {
+      result.min_ms = Math.min(...group.map((line) => line.min_ms as number));
+    }
     if (result.batch !== undefined) result.seq_per_s = round2((result.batch * 1000) / ms);
     if (result.tokens_per_s !== undefined && result.batch !== undefined && result.seq) {
       result.tokens_per_s = Math.round((result.batch * result.seq * 1000) / ms);

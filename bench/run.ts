@@ -73,12 +73,27 @@ function skip(reason: string): void {
   console.error(`skipped ${reason}`);
 }
 
-function runJob(job: Job, round: number): Measurement[] {
-  const missing = job.needs.find((path) => !existsSync(path));
-  if (missing) {
-    skip(`${job.name}: ${missing} not found (see ../shared/bench/README.md)`);
-    return [];
+function missingNeed(job: Job): string | undefined {
+  return job.needs.find((path) => !existsSync(path));
+}
+
+/** One line per missing file, naming the jobs it stops, before anything runs. */
+function reportMissing(jobs: Job[]): void {
+  const stopped = new Map<string, string[]>();
+  for (const job of jobs) {
+    const missing = missingNeed(job);
+    if (missing) stopped.set(missing, [...(stopped.get(missing) ?? []), job.name]);
   }
+  for (const [path, names] of stopped) skip(`${names.join(", ")}: ${path} not found`);
+  if (stopped.size > 0) {
+    console.error(
+      `(baselines: ../shared/bench/setup.sh; BENCH_DIR=${BENCH_DIR} is their installation, BENCH_SCRIPTS=${SCRIPTS} their scripts)`,
+    );
+  }
+}
+
+function runJob(job: Job, round: number): Measurement[] {
+  if (missingNeed(job)) return [];
   console.error(`$ ${[job.command, ...job.args].join(" ")}`);
   let output: string;
   try {
@@ -214,6 +229,7 @@ function writeAtomically(path: string, text: string): void {
 
 const loadBefore = loadavg()[0];
 const lines: Measurement[] = [];
+reportMissing([...roundJobs(), ...onceJobs()]);
 for (let round = 1; round <= rounds; round++) {
   console.error(`round ${round} of ${rounds}`);
   for (const job of roundJobs()) lines.push(...runJob(job, round));
@@ -228,6 +244,7 @@ const summary = summarise([...medians, ...lines.filter((l) => l.step.startsWith(
   node: process.version,
   rounds,
   runs,
+  trainingRuns,
   loadBefore,
   loadAfter: loadavg()[0],
   skipped: [...skipped],

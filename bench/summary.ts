@@ -9,6 +9,7 @@ export interface RunContext {
   node: string;
   rounds: number;
   runs: number;
+  trainingRuns: number;
   loadBefore: number;
   loadAfter: number;
   skipped: string[];
@@ -156,7 +157,12 @@ function matmulSection(lines: Measurement[]): string[] {
     const [op, m, n, k] = JSON.parse(text) as [string, number, number, number];
     const cells = backends.flatMap((backend) => {
       const line = matmul.find(
-        (l) => `${l.runtime}|${l.threads}` === backend && l.op === op && l.m === m && l.n === n,
+        (l) =>
+          `${l.runtime}|${l.threads}` === backend &&
+          l.op === op &&
+          l.m === m &&
+          l.n === n &&
+          l.k === k,
       );
       return line?.gflops
         ? [String(line.gflops), `${Math.round((100 * line.gflops) / NOMINAL_PEAK_GFLOPS)}%`]
@@ -223,7 +229,8 @@ export function summarise(lines: Measurement[], context: RunContext): string {
     "## Benchmark results",
     "",
     `${context.date}; ${context.cpu}; Node ${context.node}; medians of ${context.rounds} ` +
-      `round(s) of ${context.runs} timed runs per shape; 1-minute load average ` +
+      `round(s) of ${context.runs} timed runs per shape (${context.trainingRuns} training steps); ` +
+      "1-minute load average " +
       `${context.loadBefore.toFixed(1)} before, ${context.loadAfter.toFixed(1)} after ` +
       "(times on a loaded machine drift: compare ratios).",
     "",
