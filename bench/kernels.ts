@@ -19,6 +19,10 @@ const { values } = parseArgs({
 const backend = await createBackend(values.backend as BackendChoice, {
   threads: values.threads ? Number(values.threads) : undefined,
 });
+if (values.backend !== "auto" && backend.name !== values.backend) {
+  console.error(`${values.backend} backend not available (got ${backend.name})`);
+  process.exit(1);
+}
 const NOMINAL_PEAK_GFLOPS = 237;
 const layers: [number, number][] = [
   [768, 768],

@@ -101,33 +101,35 @@ function trainingSection(lines: Measurement[]): string[] {
     "distilbert-base": "DistilBERT-base: forward + backward + AdamW",
     "bert-mini-sotu": "BERT-mini teacher: forward + backward + clip + AdamW",
   };
-  const cases = unique(training.map((l) => JSON.stringify([l.model, l.batch, l.seq, l.threads])));
-  const rows = cases.map((text) => {
-    const [model, batch, seq, threads] = JSON.parse(text) as [string, number, number, number];
-    const find = (prefix: string) =>
-      training.find(
+  const rows = training
+    .filter((l) => OURS.includes(l.runtime))
+    .sort(
+      (a, b) =>
+        String(a.model).localeCompare(String(b.model)) || a.runtime.localeCompare(b.runtime),
+    )
+    .map((ours) => {
+      const { model = "", batch = 0, seq = 0, threads } = ours;
+      const torch = training.find(
         (l) =>
-          l.runtime.startsWith(prefix) &&
+          l.runtime === "pytorch-openblas" &&
           l.model === model &&
           l.batch === batch &&
           l.seq === seq &&
           l.threads === threads,
       );
-    const ours = find("distilbert-ts");
-    const torch = find("pytorch");
-    const tokens = (line: Measurement | undefined) =>
-      line?.median_ms ? String(Math.round((batch * seq * 1000) / line.median_ms)) : "–";
-    return [
-      what[model] ?? model,
-      `${batch}x${seq}`,
-      String(threads),
-      ours ? `${ours.median_ms} ms (${SHORT[ours.runtime] ?? ours.runtime})` : "–",
-      torch ? `${torch.median_ms} ms` : "–",
-      tokens(ours),
-      tokens(torch),
-      ratio(torch?.median_ms, ours?.median_ms),
-    ];
-  });
+      const tokens = (line: Measurement | undefined) =>
+        line?.median_ms ? String(Math.round((batch * seq * 1000) / line.median_ms)) : "–";
+      return [
+        what[model] ?? model,
+        `${batch}x${seq}`,
+        String(threads),
+        `${ours.median_ms} ms (${SHORT[ours.runtime]})`,
+        torch ? `${torch.median_ms} ms` : "–",
+        tokens(ours),
+        tokens(torch),
+        ratio(torch?.median_ms, ours.median_ms),
+      ];
+    });
   return [
     "### Training step",
     "",
