@@ -122,11 +122,11 @@ export async function loadModelFrom(
   options: BrowserLoadOptions = {},
 ): Promise<TransformerModel> {
   const files = modelFiles(source);
-  const [config, checkpoint, backend] = await Promise.all([
+  const [config, checkpoint] = await Promise.all([
     loadConfigFrom(files),
     loadCheckpointFrom(files),
-    backendOf(options.backend),
   ]);
+  const backend = await backendOf(options.backend);
   return createModel(config, checkpoint, backend, {
     head: options.head,
     sourceName: `${files.where}/model.safetensors`,
@@ -164,6 +164,7 @@ export {
   encodeSafetensors,
   SafetensorsFile,
   type TensorInfo,
+  type TensorToWrite,
 } from "./io/safetensors-format.js";
 export { createModel, HEAD_KINDS } from "./models/create.js";
 export type { TransformerModel } from "./models/model.js";

@@ -246,7 +246,7 @@ export class Checkpoint {
     return checkpoint;
   }
 
-  /** A checkpoint from one file's bytes (the browser's fetched model.safetensors). */
+  /** A checkpoint of one file (model.safetensors). */
   static fromFile(file: SafetensorsFile): Checkpoint {
     return new Checkpoint([file]);
   }
