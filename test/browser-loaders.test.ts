@@ -70,6 +70,8 @@ test("a pipeline from a base URL: 404 is a missing file, other failures are erro
     const name = (request.url ?? "").replace("/model/", "");
     requested.push(name);
     const path = join(TEACHER_DIR, name);
+    // No keep-alive: fetch reusing a socket the server is closing fails on a busy machine.
+    response.setHeader("Connection", "close");
     if (name === "broken.json") response.writeHead(500).end();
     else if (existsSync(path)) response.writeHead(200).end(readFileSync(path));
     else response.writeHead(404).end();
