@@ -2,7 +2,10 @@
 
 export * from "./distill/index.js";
 export { UserError } from "./errors.js";
+export * from "./io/config.js";
 export { type ResolveModelOptions, resolveModel } from "./io/hub.js";
+export * from "./io/safetensors.js";
+export * from "./models/index.js";
 export * from "./pipelines/index.js";
 export { createServer, type ServerOptions } from "./server/server.js";
 export { type Backend, type BackendChoice, createBackend } from "./tensor/index.js";
