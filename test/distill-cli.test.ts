@@ -57,4 +57,17 @@ test("bad options are one-line errors", () => {
     "/tmp/never",
   );
   assert.match(layers.stderr, /between 1 and 4 layers/);
+  const taskBudget = run(
+    "distill",
+    "--task",
+    "text-classification",
+    "--teacher",
+    "x",
+    "--out",
+    "y",
+    "--time-budget",
+    "10",
+  );
+  assert.equal(taskBudget.status, 1);
+  assert.match(taskBudget.stderr, /^distilbert: --time-budget is for masked-LM distillation/);
 });

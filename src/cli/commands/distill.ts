@@ -225,6 +225,11 @@ async function run(args: string[]): Promise<number> {
     if (values.task !== "text-classification") {
       throw new UserError(`--task supports text-classification, got '${values.task}'`);
     }
+    if (timeBudget !== null) {
+      throw new UserError(
+        "--time-budget is for masked-LM distillation; with --task, give --epochs or --steps",
+      );
+    }
     const context = { teacherDir, outDir, steps, backend, seed, loss, resume };
     return distillTextClassifier(values, context);
   }
