@@ -200,6 +200,7 @@ async function fetchInto(
   }
   let received = response.status === 206 ? offset : 0;
   const bar = startProgress(client, file, metadata.size, received);
+  const sink = createWriteStream(incomplete, { flags: response.status === 206 ? "a" : "w" });
   try {
     await pipeline(
       Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
@@ -210,9 +211,12 @@ async function fetchInto(
           yield chunk;
         }
       },
-      createWriteStream(incomplete, { flags: response.status === 206 ? "a" : "w" }),
+      sink,
     );
   } catch (error) {
+    // A write still in flight lands after the error: wait for it, so the partial file's size
+    // (where the next run resumes) is final.
+    if (!sink.closed) await new Promise<void>((resolve) => sink.once("close", () => resolve()));
     throw new UserError(
       `download of ${file} of ${client.repoId} was interrupted after ${received} of ` +
         `${metadata.size} bytes (${(error as Error).message}); run again to resume`,
