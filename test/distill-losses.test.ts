@@ -7,8 +7,11 @@ import {
   distillLoss,
 } from "../src/distill/losses.js";
 import { SafetensorsFile } from "../src/io/safetensors.js";
+import { ReferenceBackend } from "../src/tensor/reference.js";
+import { allBackends } from "./backends.js";
 
 const FIXTURE = "test/fixtures/models/distill-student-init";
+const reference = new ReferenceBackend();
 
 function fixtureInputs(): DistillLossInputs {
   const io = SafetensorsFile.open(`${FIXTURE}/io.safetensors`);
@@ -31,13 +34,15 @@ function close(got: number, want: number, rel: number, what: string): void {
   assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `${what}: ${got} vs ${want}`);
 }
 
-test("the three losses and the total equal Hugging Face's within 1e-4 relative", () => {
+test("the three losses and the total equal Hugging Face's within 1e-4 relative", async () => {
   const meta = JSON.parse(readFileSync(`${FIXTURE}/meta.json`, "utf8"));
-  const loss = distillLoss(fixtureInputs(), DEFAULT_LOSS_WEIGHTS);
-  close(loss.ce, meta.loss_ce, 1e-4, "ce");
-  close(loss.mlm, meta.loss_mlm, 1e-4, "mlm");
-  close(loss.cos, meta.loss_cos, 1e-4, "cos");
-  close(loss.total, meta.loss_total, 1e-4, "total");
+  for (const { label, backend } of await allBackends()) {
+    const loss = distillLoss(backend, fixtureInputs(), DEFAULT_LOSS_WEIGHTS);
+    close(loss.ce, meta.loss_ce, 1e-4, `${label} ce`);
+    close(loss.mlm, meta.loss_mlm, 1e-4, `${label} mlm`);
+    close(loss.cos, meta.loss_cos, 1e-4, `${label} cos`);
+    close(loss.total, meta.loss_total, 1e-4, `${label} total`);
+  }
 });
 
 test("the gradients match finite differences of the loss", () => {
@@ -45,7 +50,7 @@ test("the gradients match finite differences of the loss", () => {
   const weights = { ...DEFAULT_LOSS_WEIGHTS, alphaMse: 0.5 };
   for (const ceMaskedOnly of [false, true]) {
     const options = { ...weights, ceMaskedOnly };
-    const loss = distillLoss(inputs, options);
+    const loss = distillLoss(reference, inputs, options);
     const studentLogits = Float64Array.from(inputs.studentLogits);
     const studentHidden = Float64Array.from(inputs.studentHidden);
     const probe = (array: "studentLogits" | "studentHidden", index: number, grad: number) => {
@@ -55,8 +60,8 @@ test("the gradients match finite differences of the loss", () => {
       plus[index] += h;
       const minus = Float32Array.from(source);
       minus[index] -= h;
-      const up = distillLoss({ ...inputs, [array]: plus }, options).total;
-      const down = distillLoss({ ...inputs, [array]: minus }, options).total;
+      const up = distillLoss(reference, { ...inputs, [array]: plus }, options).total;
+      const down = distillLoss(reference, { ...inputs, [array]: minus }, options).total;
       const numeric = (up - down) / (2 * h);
       assert.ok(
         Math.abs(numeric - grad) < 2e-3 * Math.max(1, Math.abs(grad)),
@@ -74,7 +79,7 @@ test("the gradients match finite differences of the loss", () => {
 
 test("masked-only soft targets look at labelled positions only", () => {
   const inputs = fixtureInputs();
-  const loss = distillLoss(inputs, { ...DEFAULT_LOSS_WEIGHTS, ceMaskedOnly: true });
+  const loss = distillLoss(reference, inputs, { ...DEFAULT_LOSS_WEIGHTS, ceMaskedOnly: true });
   for (let r = 0; r < inputs.rows; r++) {
     if (inputs.labels[r] !== -100) continue;
     for (let v = 0; v < inputs.vocab; v++)
@@ -86,7 +91,7 @@ test("logits given at chosen rows only give the same losses and gradients", () =
   const inputs = fixtureInputs();
   for (const ceMaskedOnly of [false, true]) {
     const weights = { ...DEFAULT_LOSS_WEIGHTS, alphaMse: 0.5, ceMaskedOnly };
-    const full = distillLoss(inputs, weights);
+    const full = distillLoss(reference, inputs, weights);
     const rows: number[] = [];
     for (let r = 0; r < inputs.rows; r++) {
       const real = inputs.attentionMask[r] > 0;
@@ -100,6 +105,7 @@ test("logits given at chosen rows only give the same losses and gradients", () =
       return out;
     };
     const partial = distillLoss(
+      reference,
       {
         ...inputs,
         studentLogits: pick(inputs.studentLogits),
@@ -112,7 +118,7 @@ test("logits given at chosen rows only give the same losses and gradients", () =
     assert.deepEqual(partial.dStudentLogits, pick(full.dStudentLogits));
     assert.deepEqual(partial.dStudentHidden, full.dStudentHidden);
     assert.throws(() =>
-      distillLoss({ ...inputs, logitRows: Int32Array.from(rows.slice(1)) }, weights),
+      distillLoss(reference, { ...inputs, logitRows: Int32Array.from(rows.slice(1)) }, weights),
     );
   }
 });

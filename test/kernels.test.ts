@@ -401,3 +401,83 @@ test("sumRows, sumOfSquares and adamw match the reference", async () => {
     }
   }
 });
+
+test("logitLosses matches the reference, soft and hard rows, every scale", async () => {
+  const backends = await fastBackends();
+  let seed = 900;
+  for (const vocab of [1, 3, 17, 30522]) {
+    const rows = 7;
+    // Logits as large as a real model's, so a float32 sum without care would show.
+    const student = randomArray(rows * vocab, seed++, 12);
+    const teacher = randomArray(rows * vocab, seed++, 12);
+    const soft = Uint8Array.from([1, 1, 0, 0, 1, 0, 1]);
+    const labels = Int32Array.from([-100, vocab - 1, 0, -100, Math.floor(vocab / 2), -100, 0]);
+    for (const scales of [
+      { temperature: 2, ceScale: 2.5, mlmScale: 0.7, mseScale: 0 },
+      { temperature: 1, ceScale: 0, mlmScale: 0.3, mseScale: 0.2 },
+      { temperature: 3.5, ceScale: 1, mlmScale: 0, mseScale: 0.5 },
+    ]) {
+      const want = { d: new Float32Array(rows * vocab), losses: new Float32Array(3 * rows) };
+      reference.logitLosses(
+        student,
+        teacher,
+        soft,
+        labels,
+        want.d,
+        want.losses,
+        rows,
+        vocab,
+        scales,
+      );
+      assert.equal(want.losses[3 * 3], 0, "a row no term applies to has no loss");
+      for (const { label, backend } of backends) {
+        const got = {
+          d: place(backend, randomArray(rows * vocab, seed++)),
+          losses: backend.alloc(21),
+        };
+        backend.logitLosses(
+          place(backend, student),
+          place(backend, teacher),
+          soft,
+          labels,
+          got.d,
+          got.losses,
+          rows,
+          vocab,
+          scales,
+        );
+        const what = `${label} logitLosses vocab=${vocab} T=${scales.temperature}`;
+        assertClose(got.d, want.d, `${what} dStudent`);
+        // Per-row losses relative to their own size (at vocab 1 every KL is a rounding of 0).
+        want.losses.forEach((w, i) => {
+          const diff = Math.abs(got.losses[i] - w);
+          assert.ok(diff <= TOLERANCE * Math.max(1, Math.abs(w)), `${what} loss ${i}: ${diff}`);
+        });
+      }
+    }
+  }
+});
+
+test("logitLosses refuses a label outside the vocabulary", async () => {
+  for (const { label, backend } of await fastBackends()) {
+    if (backend.name !== "native") continue;
+    const scales = { temperature: 2, ceScale: 1, mlmScale: 1, mseScale: 0 };
+    const logits = backend.alloc(4);
+    assert.throws(
+      () =>
+        backend.logitLosses(
+          logits,
+          logits,
+          new Uint8Array(1),
+          Int32Array.of(4),
+          backend.alloc(4),
+          backend.alloc(3),
+          1,
+          4,
+          scales,
+        ),
+      /outside \[0, vocab\)/,
+      label,
+    );
+  }
+});

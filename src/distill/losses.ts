@@ -9,6 +9,8 @@
 // L_mse: squared difference of the logits summed over the selected positions, divided by their
 //   number.
 
+import type { Backend } from "../tensor/backend.js";
+
 export interface DistillLossWeights {
   temperature: number;
   alphaCe: number;
@@ -62,45 +64,33 @@ export interface DistillLoss {
   dStudentHidden: Float32Array;
 }
 
-/**
- * Writes exp(x[offset..offset+n] * scale - max) into out (the softmax before normalising) and
- * returns their sum and max: one exp per element, the hot loop of the whole loss.
- */
-function unnormalisedSoftmax(
-  x: Float32Array,
-  offset: number,
-  n: number,
-  scale: number,
-  out: Float64Array,
-): { sum: number; max: number } {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let v = 0; v < n; v++) {
-    const value = x[offset + v] * scale;
-    if (value > max) max = value;
-  }
-  let sum = 0;
-  for (let v = 0; v < n; v++) {
-    const e = Math.exp(x[offset + v] * scale - max);
-    out[v] = e;
-    sum += e;
-  }
-  return { sum, max };
-}
-
-export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeights): DistillLoss {
+export function distillLoss(
+  backend: Backend,
+  inputs: DistillLossInputs,
+  weights: DistillLossWeights,
+): DistillLoss {
   const { rows, vocab, dim, attentionMask, labels } = inputs;
   const { studentLogits, teacherLogits, studentHidden, teacherHidden } = inputs;
   const T = weights.temperature;
   const logitRows = inputs.logitRows ?? Int32Array.from({ length: rows }, (_, r) => r);
-  const dStudentLogits = new Float32Array(logitRows.length * vocab);
   const dStudentHidden = new Float32Array(rows * dim);
 
-  // Offsets into the logits of the rows each loss looks at.
-  const softRows: number[] = [];
-  const maskedRows: number[] = [];
+  // Per logit row: whether the soft terms apply, and the hard target (-100: none).
+  const soft = new Uint8Array(logitRows.length);
+  const rowLabels = new Int32Array(logitRows.length);
+  let softCount = 0;
+  let maskedCount = 0;
   logitRows.forEach((r, i) => {
-    if (labels[r] !== -100) maskedRows.push(i);
-    if (weights.ceMaskedOnly ? labels[r] !== -100 : attentionMask[r] > 0) softRows.push(i);
+    const label = labels[r];
+    if (label !== -100 && !(Number.isInteger(label) && label >= 0 && label < vocab)) {
+      throw new Error(`label ${label} at row ${r} is outside the ${vocab} classes`);
+    }
+    rowLabels[i] = label;
+    if (label !== -100) maskedCount += 1;
+    if (weights.ceMaskedOnly ? label !== -100 : attentionMask[r] > 0) {
+      soft[i] = 1;
+      softCount += 1;
+    }
   });
   const realRows: number[] = [];
   let needed = 0;
@@ -109,64 +99,42 @@ export function distillLoss(inputs: DistillLossInputs, weights: DistillLossWeigh
     if (real) realRows.push(r);
     if (labels[r] !== -100 || (real && !weights.ceMaskedOnly)) needed += 1;
   }
-  if (needed !== new Set([...softRows, ...maskedRows]).size) {
+  let covered = 0;
+  for (let i = 0; i < logitRows.length; i++) if (soft[i] || rowLabels[i] !== -100) covered += 1;
+  if (needed !== covered) {
     throw new Error("logitRows must include every row the logit losses look at");
   }
 
-  const ps = new Float64Array(vocab);
-  const pt = new Float64Array(vocab);
-
-  // Soft targets. With p = softmax(x/T) and lse = logsumexp(x/T):
-  // KL(pt || ps) = sum pt (t - s) / T + lse_s - lse_t, and d/ds of T^2 KL = T (ps - pt).
+  // The vocabulary-wide softmaxes are the bulk of the work: the backend does them row by row.
+  const dStudentLogits = new Float32Array(logitRows.length * vocab);
+  const rowLosses = new Float32Array(3 * logitRows.length);
+  backend.logitLosses(
+    studentLogits,
+    teacherLogits,
+    soft,
+    rowLabels,
+    dStudentLogits,
+    rowLosses,
+    logitRows.length,
+    vocab,
+    {
+      temperature: T,
+      ceScale: softCount > 0 ? (weights.alphaCe * T) / softCount : 0,
+      mlmScale: maskedCount > 0 ? weights.alphaMlm / maskedCount : 0,
+      mseScale: softCount > 0 ? (2 * weights.alphaMse) / softCount : 0,
+    },
+  );
   let ce = 0;
-  let mse = 0;
-  if (softRows.length > 0 && (weights.alphaCe !== 0 || weights.alphaMse !== 0)) {
-    const ceScale = (weights.alphaCe * T) / softRows.length;
-    const mseScale = (2 * weights.alphaMse) / softRows.length;
-    for (const i of softRows) {
-      const offset = i * vocab;
-      if (weights.alphaCe !== 0) {
-        const s = unnormalisedSoftmax(studentLogits, offset, vocab, 1 / T, ps);
-        const t = unnormalisedSoftmax(teacherLogits, offset, vocab, 1 / T, pt);
-        const toPs = 1 / s.sum;
-        const toPt = 1 / t.sum;
-        let cross = 0;
-        for (let v = 0; v < vocab; v++) {
-          const p = pt[v] * toPt;
-          cross += p * (teacherLogits[offset + v] - studentLogits[offset + v]);
-          dStudentLogits[offset + v] = ceScale * (ps[v] * toPs - p);
-        }
-        ce += cross / T + s.max + Math.log(s.sum) - t.max - Math.log(t.sum);
-      }
-      if (weights.alphaMse !== 0) {
-        for (let v = 0; v < vocab; v++) {
-          const diff = studentLogits[offset + v] - teacherLogits[offset + v];
-          mse += diff * diff;
-          dStudentLogits[offset + v] += mseScale * diff;
-        }
-      }
-    }
-    ce = (ce * T * T) / softRows.length;
-    mse /= softRows.length;
-  }
-
-  // Hard targets: cross-entropy at the masked positions.
   let mlm = 0;
-  if (maskedRows.length > 0) {
-    const scale = weights.alphaMlm / maskedRows.length;
-    for (const i of maskedRows) {
-      const offset = i * vocab;
-      const label = labels[logitRows[i]];
-      const s = unnormalisedSoftmax(studentLogits, offset, vocab, 1, ps);
-      mlm += s.max + Math.log(s.sum) - studentLogits[offset + label];
-      if (scale !== 0) {
-        const toP = scale / s.sum;
-        for (let v = 0; v < vocab; v++) dStudentLogits[offset + v] += toP * ps[v];
-        dStudentLogits[offset + label] -= scale;
-      }
-    }
-    mlm /= maskedRows.length;
+  let mse = 0;
+  for (let i = 0; i < logitRows.length; i++) {
+    ce += rowLosses[3 * i];
+    mlm += rowLosses[3 * i + 1];
+    mse += rowLosses[3 * i + 2];
   }
+  ce = softCount > 0 ? (ce * T * T) / softCount : 0;
+  mse = softCount > 0 ? mse / softCount : 0;
+  mlm = maskedCount > 0 ? mlm / maskedCount : 0;
 
   // Hidden-state alignment: 1 - cos, with PyTorch's epsilon inside the norms.
   let cos = 0;

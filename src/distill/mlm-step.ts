@@ -39,6 +39,7 @@ export function mlmDistillStep(
   // The teacher's outputs live in its buffers, which the student's forward does not touch.
   const studentOut = student.forward(inputs, rows, { train: true, dropoutSeed });
   const loss = distillLoss(
+    student.encoder.backend,
     {
       studentLogits: studentOut.logits,
       teacherLogits: teacherOut.logits,

@@ -137,6 +137,7 @@ export function distillClassifier(
     }).logits as Float32Array;
     const examples = indices.length;
     const loss = distillLoss(
+      student.backend,
       {
         studentLogits,
         teacherLogits,

@@ -150,4 +150,35 @@ export interface Backend {
     n: number,
     step: AdamWStep,
   ): void;
+
+  /**
+   * The logit terms of distillation's loss (src/distill/losses.ts), row by row over student,
+   * teacher and dStudent: [rows, vocab]. soft[r] = 1 where the soft-target and MSE terms apply;
+   * labels[r] is the hard target, or -100 for none. Writes rowLosses[rows, 3] = (KL(softmax(t/T)
+   * || softmax(s/T)), cross-entropy of s at the label, sum of (s - t)^2) and overwrites dStudent
+   * with ceScale (softmax(s/T) - softmax(t/T)) + mlmScale (softmax(s) - onehot(label)) +
+   * mseScale (s - t), zero on rows no term applies to. A soft term whose scale is 0 is skipped
+   * and its loss written as 0.
+   */
+  logitLosses(
+    student: Float32Array,
+    teacher: Float32Array,
+    soft: Uint8Array,
+    labels: Int32Array,
+    dStudent: Float32Array,
+    rowLosses: Float32Array,
+    rows: number,
+    vocab: number,
+    losses: LogitLossScales,
+  ): void;
+}
+
+export interface LogitLossScales {
+  temperature: number;
+  /** Multiplies softmax(s/T) - softmax(t/T) in dStudent. */
+  ceScale: number;
+  /** Multiplies softmax(s) - onehot(label) in dStudent. */
+  mlmScale: number;
+  /** Multiplies s - t in dStudent. */
+  mseScale: number;
 }

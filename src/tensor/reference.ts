@@ -5,9 +5,11 @@ import {
   type Activation,
   type AdamWStep,
   type Backend,
+  type LogitLossScales,
   MASKED_SCORE,
   type MatmulOptions,
 } from "./backend.js";
+import { logitLossesReference } from "./logit-losses.js";
 import { activationDerivative, activationValue } from "./math.js";
 
 export class ReferenceBackend implements Backend {
@@ -261,5 +263,19 @@ export class ReferenceBackend implements Backend {
       v[i] = beta2 * v[i] + (1 - beta2) * g * g;
       param[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / correction2Sqrt + eps);
     }
+  }
+
+  logitLosses(
+    student: Float32Array,
+    teacher: Float32Array,
+    soft: Uint8Array,
+    labels: Int32Array,
+    dStudent: Float32Array,
+    rowLosses: Float32Array,
+    rows: number,
+    vocab: number,
+    scales: LogitLossScales,
+  ): void {
+    logitLossesReference(student, teacher, soft, labels, dStudent, rowLosses, rows, vocab, scales);
   }
 }

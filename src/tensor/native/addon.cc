@@ -68,8 +68,22 @@ struct Call {
 
   // A Float32Array of at least `needed` elements, or null if optional and absent.
   float* floats(size_t i, const char* name, double needed, bool optional = false) {
-    if (failed) return nullptr;
     if (optional && !present(i)) return nullptr;
+    return static_cast<float*>(typed(i, name, needed, napi_float32_array, "a Float32Array"));
+  }
+
+  int32_t* ints(size_t i, const char* name, double needed) {
+    return static_cast<int32_t*>(typed(i, name, needed, napi_int32_array, "an Int32Array"));
+  }
+
+  uint8_t* bytes(size_t i, const char* name, double needed) {
+    return static_cast<uint8_t*>(typed(i, name, needed, napi_uint8_array, "a Uint8Array"));
+  }
+
+  // The data of a typed array of `expected` type with at least `needed` elements.
+  void* typed(size_t i, const char* name, double needed, napi_typedarray_type expected,
+              const char* type_name) {
+    if (failed) return nullptr;
     bool is_typedarray = false;
     if (i < argc) napi_is_typedarray(env, argv[i], &is_typedarray);
     napi_typedarray_type type;
@@ -78,8 +92,8 @@ struct Call {
     if (!is_typedarray ||
         napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr) !=
             napi_ok ||
-        type != napi_float32_array) {
-      fail(std::string(name) + " must be a Float32Array");
+        type != expected) {
+      fail(std::string(name) + " must be " + type_name);
       return nullptr;
     }
     if (static_cast<double>(length) < needed) {
@@ -89,7 +103,7 @@ struct Call {
       fail(message);
       return nullptr;
     }
-    return static_cast<float*>(data);
+    return data;
   }
 
   Context* context() {
@@ -357,6 +371,37 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   return call.undefined();
 }
 
+// logitLosses(ctx, student, teacher, soft, labels, dStudent, rowLosses, rows, vocab,
+//             temperature, ceScale, mlmScale, mseScale)
+napi_value LogitLosses(napi_env env, napi_callback_info info) {
+  Call call(env, info, "logitLosses");
+  Context* ctx = call.context();
+  long rows = call.count(7, "rows");
+  long vocab = call.count(8, "vocab");
+  LogitLossScales scales;
+  scales.temperature = static_cast<float>(call.number(9, "temperature"));
+  scales.ce_scale = static_cast<float>(call.number(10, "ceScale"));
+  scales.mlm_scale = static_cast<float>(call.number(11, "mlmScale"));
+  scales.mse_scale = static_cast<float>(call.number(12, "mseScale"));
+  const double logits = static_cast<double>(rows) * vocab;
+  const float* student = call.floats(1, "student", logits);
+  const float* teacher = call.floats(2, "teacher", logits);
+  const uint8_t* soft = call.bytes(3, "soft", rows);
+  const int32_t* labels = call.ints(4, "labels", rows);
+  float* d_student = call.floats(5, "dStudent", logits);
+  float* row_losses = call.floats(6, "rowLosses", 3.0 * rows);
+  if (call.failed) return nullptr;
+  for (long r = 0; r < rows; ++r) {
+    if (labels[r] != -100 && (labels[r] < 0 || labels[r] >= vocab)) {
+      call.fail("labels[" + std::to_string(r) + "] = " + std::to_string(labels[r]) +
+                " is outside [0, vocab) and not -100");
+      return nullptr;
+    }
+  }
+  logit_losses(*ctx, student, teacher, soft, labels, d_student, row_losses, rows, vocab, scales);
+  return call.undefined();
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor functions[] = {
       {"kernelSets", nullptr, KernelSets, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -378,6 +423,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"logitLosses", nullptr, LogitLosses, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

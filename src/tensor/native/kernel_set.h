@@ -6,6 +6,10 @@
 
 enum class Activation { kGelu = 0, kRelu = 1, kSilu = 2, kGeluNew = 3 };
 
+struct LogitLossScales {
+  float temperature, ce_scale, mlm_scale, mse_scale;
+};
+
 // Computes one tile C[rows, cols] (+)= Ap Bp (+ bias) with rows <= mr and cols <= nr. Ap is a
 // packed micro-panel (k steps of mr values), Bp a packed micro-panel (k steps of nr values).
 // `load` adds to C's current values; bias, when not null, holds the tile's cols values.
@@ -34,6 +38,10 @@ struct KernelSet {
   void (*layer_norm_backward_row)(const float* d_out, const float* x, const float* gamma,
                                   float mean, float rstd, float* dx, float* d_gamma,
                                   float* d_beta, long dim);
+  // One row of Backend.logitLosses (src/tensor/backend.ts): writes d[n] and losses[3]; label < 0
+  // means none; scratch holds n floats.
+  void (*logit_loss_row)(const float* s, const float* t, bool soft, long label, float* d,
+                         float* scratch, long n, const LogitLossScales& scales, float* losses);
 };
 
 // The kernel sets compiled into this binary, best first; only those the CPU can run.

@@ -209,3 +209,17 @@ void adamw(Context& ctx, float* param, const float* grad, float* m, float* v, lo
     }
   });
 }
+
+void logit_losses(Context& ctx, const float* student, const float* teacher, const uint8_t* soft,
+                  const int32_t* labels, float* d_student, float* row_losses, long rows,
+                  long vocab, const LogitLossScales& scales) {
+  Ranges ranges = split(rows, ctx.pool, 1);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    float* buffer = scratch(scratch_a, vocab);
+    for (long r = ranges.begin(chunk); r < ranges.end(chunk); ++r) {
+      ctx.kernels->logit_loss_row(student + r * vocab, teacher + r * vocab, soft[r] != 0,
+                                  labels[r], d_student + r * vocab, buffer, vocab, scales,
+                                  row_losses + 3 * r);
+    }
+  });
+}

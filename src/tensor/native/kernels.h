@@ -2,6 +2,8 @@
 
 #pragma once
 
+#include <cstdint>
+
 #include "gemm.h"
 #include "pool.h"
 
@@ -43,3 +45,8 @@ struct AdamWStep {
 
 void adamw(Context& ctx, float* param, const float* grad, float* m, float* v, long n,
            const AdamWStep& step);
+
+// Backend.logitLosses: labels[rows] (negative: none), soft[rows] (non-zero: the soft terms apply).
+void logit_losses(Context& ctx, const float* student, const float* teacher, const uint8_t* soft,
+                  const int32_t* labels, float* d_student, float* row_losses, long rows,
+                  long vocab, const LogitLossScales& scales);

@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Activation, AdamWStep, Backend, MatmulOptions } from "../backend.js";
+import type { Activation, AdamWStep, Backend, LogitLossScales, MatmulOptions } from "../backend.js";
 
 /** The addon's exports (see addon.cc for each function's arguments). */
 interface NativeAddon {
@@ -116,6 +116,21 @@ interface NativeAddon {
     eps: number,
     weightDecay: number,
     step: number,
+  ): void;
+  logitLosses(
+    ctx: NativeContext,
+    student: Float32Array,
+    teacher: Float32Array,
+    soft: Uint8Array,
+    labels: Int32Array,
+    dStudent: Float32Array,
+    rowLosses: Float32Array,
+    rows: number,
+    vocab: number,
+    temperature: number,
+    ceScale: number,
+    mlmScale: number,
+    mseScale: number,
   ): void;
 }
 
@@ -338,5 +353,34 @@ export class NativeBackend implements Backend {
   ): void {
     const { lr, beta1, beta2, eps, weightDecay } = step;
     this.addon.adamw(this.ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step.step);
+  }
+
+  logitLosses(
+    student: Float32Array,
+    teacher: Float32Array,
+    soft: Uint8Array,
+    labels: Int32Array,
+    dStudent: Float32Array,
+    rowLosses: Float32Array,
+    rows: number,
+    vocab: number,
+    scales: LogitLossScales,
+  ): void {
+    const { temperature, ceScale, mlmScale, mseScale } = scales;
+    this.addon.logitLosses(
+      this.ctx,
+      student,
+      teacher,
+      soft,
+      labels,
+      dStudent,
+      rowLosses,
+      rows,
+      vocab,
+      temperature,
+      ceScale,
+      mlmScale,
+      mseScale,
+    );
   }
 }

@@ -39,6 +39,7 @@ const KernelSet& generic_kernel_set() {
   static const KernelSet set = {"generic", kMR, kNR, 96, 256, 1024,
                                 &tile_any_rows<GenericTile, kMR>, &activation_forward,
                                 &activation_backward, &softmax_row,
-                                &layer_norm_row, &layer_norm_backward_row};
+                                &layer_norm_row, &layer_norm_backward_row,
+                                &logit_loss_row};
   return set;
 }

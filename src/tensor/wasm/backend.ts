@@ -2,7 +2,8 @@
 // memory by the calling thread plus worker threads. Arrays from `alloc` live in that memory and
 // are used in place; other arrays are copied in and out.
 
-import type { Activation, AdamWStep, Backend, MatmulOptions } from "../backend.js";
+import type { Activation, AdamWStep, Backend, LogitLossScales, MatmulOptions } from "../backend.js";
+import { logitLossesReference } from "../logit-losses.js";
 import { CONTROL } from "./control.js";
 import { WasmHeap } from "./heap.js";
 import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
@@ -302,6 +303,20 @@ export class WasmBackend implements Backend {
       Math.sqrt(1 - beta2 ** step.step),
     ];
     this.run("adamw", args, n >= MIN_PARALLEL_ELEMENTS);
+  }
+
+  logitLosses(
+    student: Float32Array,
+    teacher: Float32Array,
+    soft: Uint8Array,
+    labels: Int32Array,
+    dStudent: Float32Array,
+    rowLosses: Float32Array,
+    rows: number,
+    vocab: number,
+    scales: LogitLossScales,
+  ): void {
+    logitLossesReference(student, teacher, soft, labels, dStudent, rowLosses, rows, vocab, scales);
   }
 
   private run(kernel: KernelName, args: number[], parallel: boolean): void {
