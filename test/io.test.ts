@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { UserError } from "../src/errors.js";
 import { parseConfig } from "../src/io/config.js";
-import { float16ToFloat32, float32ToFloat16 } from "../src/io/float16.js";
+import { float16ArrayToFloat32, float16ToFloat32, float32ToFloat16 } from "../src/io/float16.js";
 import { encodeSafetensors, SafetensorsFile, writeSafetensors } from "../src/io/safetensors.js";
 
 const FIXTURE = "test/fixtures/models/distilbert-seqcls";
@@ -64,6 +64,14 @@ test("float16 conversion rounds to nearest even and handles subnormals", () => {
   assert.equal(float16ToFloat32(0x7bff), 65504);
   assert.equal(float16ToFloat32(0x0001), 2 ** -24);
   for (let h = 0; h < 0x7c00; h += 37) assert.equal(float32ToFloat16(float16ToFloat32(h)), h);
+});
+
+test("float16 arrays widen through the table exactly as value by value", () => {
+  const every = Uint16Array.from({ length: 65536 }, (_, h) => h);
+  const widened = float16ArrayToFloat32(every);
+  for (let h = 0; h < 65536; h++) {
+    assert.ok(Object.is(widened[h], Math.fround(float16ToFloat32(h))), `0x${h.toString(16)}`);
+  }
 });
 
 test("rejects truncated and inconsistent files with the file and tensor named", () => {

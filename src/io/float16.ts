@@ -12,6 +12,19 @@ export function float16ToFloat32(half: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+let table: Float32Array | undefined;
+
+/** Every half-precision value widened: one lookup per element instead of the arithmetic above. */
+export function float16ArrayToFloat32(half: Uint16Array): Float32Array {
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits++) table[bits] = float16ToFloat32(bits);
+  }
+  const out = new Float32Array(half.length);
+  for (let i = 0; i < half.length; i++) out[i] = table[half[i]];
+  return out;
+}
+
 export function float32ToFloat16(value: number): number {
   floatView[0] = value;
   const bits = bitsView[0];

@@ -5,7 +5,7 @@
 // browser fetches them), so the browser bundle shares this code.
 
 import { UserError } from "../errors.js";
-import { float16ToFloat32, float32ToFloat16 } from "./float16.js";
+import { float16ArrayToFloat32, float32ToFloat16 } from "./float16.js";
 
 export type DType = "F32" | "F16" | "BF16" | "I64" | "I32" | "I8" | "U8" | "BOOL";
 
@@ -156,10 +156,7 @@ export class SafetensorsFile {
           return new Float32Array(bytes.buffer, bytes.byteOffset, count);
         return new Float32Array(bytes.slice().buffer);
       case "F16": {
-        const half = new Uint16Array(bytes.slice().buffer);
-        const out = new Float32Array(count);
-        for (let i = 0; i < count; i++) out[i] = float16ToFloat32(half[i]);
-        return out;
+        return float16ArrayToFloat32(new Uint16Array(bytes.slice().buffer));
       }
       case "BF16": {
         const half = new Uint16Array(bytes.slice().buffer);
