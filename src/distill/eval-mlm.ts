@@ -13,11 +13,12 @@ export interface MlmScore {
   tokens: number;
 }
 
-/** [rows, seq] token ids, mask and labels (-100 where nothing is predicted). */
+/** [rows, seq] token ids, mask and labels (-100 where nothing is predicted), maybe token types. */
 export interface MaskedRows {
   inputIds: Int32Array;
   attentionMask: Float32Array;
   labels: Int32Array;
+  tokenTypeIds?: Int32Array;
   count: number;
   seqLen: number;
 }
@@ -55,6 +56,7 @@ export function evaluateMlm(model: RowMaskedLM, data: MaskedRows, batchSize = 32
       {
         inputIds: data.inputIds.subarray(...span),
         attentionMask: data.attentionMask.subarray(...span),
+        tokenTypeIds: data.tokenTypeIds?.subarray(...span),
         batch,
         seq: seqLen,
       },

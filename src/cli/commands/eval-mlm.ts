@@ -21,7 +21,8 @@ With --corpus, the text (one text a line) is tokenized and packed into rows of -
 ([CLS] ... [SEP]), and 15% of the real tokens are masked uniformly (80% [MASK], 10% a random
 token, 10% kept) from a fixed seed, so every model sees the same masks. With --inputs, a
 safetensors file gives the batch as it is: input_ids and labels (-100 where nothing is
-predicted; 'mlm_labels' is read too), [rows, seq], and optionally attention_mask.
+predicted; 'mlm_labels' is read too), [rows, seq], and optionally attention_mask and
+token_type_ids.
 
 Options:
   --model DIR        the model folder
@@ -49,7 +50,7 @@ function readMaskedRows(path: string): MaskedRows {
   if (shape.length !== 2) {
     throw new UserError(`${path}: input_ids must be [rows, seq], got [${shape.join(", ")}]`);
   }
-  for (const name of [labelName, "attention_mask"]) {
+  for (const name of [labelName, "attention_mask", "token_type_ids"]) {
     if (file.has(name) && file.info(name).shape.join() !== shape.join()) {
       throw new UserError(`${path}: ${name} must have input_ids' shape [${shape.join(", ")}]`);
     }
@@ -61,6 +62,7 @@ function readMaskedRows(path: string): MaskedRows {
     attentionMask: file.has("attention_mask")
       ? file.float32("attention_mask")
       : new Float32Array(count * seqLen).fill(1),
+    tokenTypeIds: file.has("token_type_ids") ? file.int32("token_type_ids") : undefined,
     count,
     seqLen,
   };
@@ -107,6 +109,13 @@ export const evalMlm: Command = {
       data = maskForEvaluation(rows, tokenizer, Number(values.seed ?? 0));
     } else {
       data = readMaskedRows(values.inputs as string);
+      const vocab = model.config.vocabSize;
+      const bad = data.labels.findIndex((l) => l !== -100 && !(l >= 0 && l < vocab));
+      if (bad >= 0) {
+        throw new UserError(
+          `${values.inputs}: labels[${bad}] = ${data.labels[bad]} is neither -100 nor a token id below the vocabulary size ${vocab}`,
+        );
+      }
     }
     const score = evaluateMlm(model, data, positiveInt("batch-size", values["batch-size"]) ?? 32);
     if (values.json) {
