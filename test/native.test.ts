@@ -4,9 +4,12 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { loadModel } from "../src/models/index.js";
 import type { Activation, Backend } from "../src/tensor/backend.js";
 import { NativeBackend, nativeKernelSets } from "../src/tensor/native/native-backend.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
+import { AdamW } from "../src/train/optimizer.js";
+import { MODEL_FIXTURES } from "./models-fixtures.js";
 
 const reference = new ReferenceBackend();
 
@@ -97,12 +100,20 @@ for (const [m, n, k] of matmulShapes) {
           [true, false],
           [true, true],
         ]) {
-          compare((backend) => {
-            const c = start.slice();
-            const options = { transA, transB, accumulate, bias: withBias ? bias : undefined };
-            backend.matmul(a, b, c, m, n, k, options);
-            return { [`c ${JSON.stringify(options)}`]: c };
-          });
+          for (const constantB of [false, true]) {
+            compare((backend) => {
+              const c = start.slice();
+              const options = {
+                transA,
+                transB,
+                accumulate,
+                bias: withBias ? bias : undefined,
+                constantB,
+              };
+              backend.matmul(a, b, c, m, n, k, options);
+              return { [`c ${JSON.stringify(options)}`]: c };
+            });
+          }
         }
       }
     }
@@ -123,6 +134,73 @@ test("matmul on DistilBERT's feed-forward shapes", () => {
       return { c };
     });
   }
+});
+
+test("matmul with constantB packs B once and packs it again after adamw changes it", () => {
+  const [m, n, k] = [37, 70, 45];
+  const a = random(m * k, 21);
+  const grad = random(n * k, 22);
+  const step = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 };
+  compare((backend) => {
+    // Two weights in one buffer, as views: adamw on one must not drop or stale the other.
+    const buffer = new Float32Array(2 * n * k);
+    buffer.set(random(2 * n * k, 23));
+    const first = buffer.subarray(0, n * k);
+    const second = buffer.subarray(n * k);
+    const run = (b: Float32Array) => {
+      const c = new Float32Array(m * n);
+      backend.matmul(a, b, c, m, n, k, { transB: true, constantB: true });
+      return c;
+    };
+    const before = run(first);
+    const secondBefore = run(second);
+    backend.adamw(first, grad, new Float32Array(n * k), new Float32Array(n * k), n * k, step);
+    return { before, secondBefore, after: run(first), secondAfter: run(second) };
+  });
+});
+
+test("matmul with constantB: a packed copy is only found for the same view and shape", () => {
+  const [m, n, k] = [9, 12, 10];
+  const a = random(m * n * k, 31);
+  const data = random(2 * n * k, 32);
+  compare((backend) => {
+    const b = data.slice();
+    const product = (view: Float32Array, rows: number, cols: number, depth: number) => {
+      const c = new Float32Array(rows * cols);
+      backend.matmul(a, view, c, rows, cols, depth, { constantB: true });
+      return c;
+    };
+    return {
+      whole: product(b.subarray(0, n * k), m, n, k),
+      shifted: product(b.subarray(1, 1 + n * k), m, n, k),
+      reshaped: product(b.subarray(0, n * k), m, k, n),
+    };
+  });
+});
+
+test("inference, two training steps, inference: the weights inference packed are repacked", () => {
+  const batch = 2;
+  const seq = 7;
+  const inputs = {
+    inputIds: Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 37) % 90)),
+    batch,
+    seq,
+  };
+  const labels = { labels: Int32Array.from([0, 2]) };
+  compare((backend) => {
+    const model = loadModel(`${MODEL_FIXTURES}/distilbert-seqcls`, { backend });
+    const optimizer = new AdamW(backend, model.parameters, { weightDecay: 0.01 });
+    const logits = () => (model.forward(inputs).logits as Float32Array).slice();
+    const before = logits();
+    for (let step = 0; step < 2; step++) {
+      model.zeroGradients();
+      model.forward(inputs, labels, { train: true, dropout: false });
+      model.backward();
+      optimizer.update(0.05);
+      if (step === 0) assert.notDeepEqual(logits(), before, "the step changed the logits");
+    }
+    return { before, after: logits() };
+  });
 });
 
 test("matmul reads and writes subarrays and SharedArrayBuffers in place", () => {

@@ -306,9 +306,10 @@ export class Encoder {
     const rows = run.batch * run.seq;
     const size = rows * this.hidden;
     const headDim = this.hidden / this.heads;
-    linearForward(b, p.query, t.x, t.q, rows);
-    linearForward(b, p.key, t.x, t.k, rows);
-    linearForward(b, p.value, t.x, t.v, rows);
+    const inference = !run.train;
+    linearForward(b, p.query, t.x, t.q, rows, inference);
+    linearForward(b, p.key, t.x, t.k, rows, inference);
+    linearForward(b, p.value, t.x, t.v, rows, inference);
     if (t.attentionDropMask && run.rng) {
       dropoutMask(run.rng, t.attentionDropMask, t.attentionDropMask.length, this.attentionDropout);
     }
@@ -325,16 +326,16 @@ export class Encoder {
       headDim,
       t.attentionDropMask ?? undefined,
     );
-    linearForward(b, p.attentionOutput, t.context, t.attentionSum, rows);
+    linearForward(b, p.attentionOutput, t.context, t.attentionSum, rows, inference);
     if (t.projectionDropMask && run.rng) {
       dropoutMask(run.rng, t.projectionDropMask, size, this.dropout);
       dropoutApply(t.attentionSum, t.projectionDropMask, t.attentionSum, size);
     }
     addInto(t.attentionSum, t.x, size);
     layerNormForward(b, p.attentionNorm, t.attentionSum, t.norm1, t.mean1, t.rstd1, rows);
-    linearForward(b, p.ffnIn, t.norm1, t.ffnPre, rows);
+    linearForward(b, p.ffnIn, t.norm1, t.ffnPre, rows, inference);
     activationForward(b, this.activation, t.ffnPre, t.ffnAct, rows * this.intermediate);
-    linearForward(b, p.ffnOut, t.ffnAct, t.ffnSum, rows);
+    linearForward(b, p.ffnOut, t.ffnAct, t.ffnSum, rows, inference);
     if (t.ffnDropMask && run.rng) {
       dropoutMask(run.rng, t.ffnDropMask, size, this.dropout);
       dropoutApply(t.ffnSum, t.ffnDropMask, t.ffnSum, size);

@@ -27,17 +27,19 @@ export function gradOf(param: Parameter): Float32Array {
   return param.grad;
 }
 
-// x [rows, in] -> out [rows, out]
+// x [rows, in] -> out [rows, out]; inference lets the backend keep the weight packed
 export function linearForward(
   backend: Backend,
   p: LinearParams,
   x: Float32Array,
   out: Float32Array,
   rows: number,
+  inference = false,
 ): void {
   backend.matmul(x, p.weight.data, out, rows, p.outDim, p.inDim, {
     transB: true,
     bias: p.bias.data,
+    constantB: inference,
   });
 }
 

@@ -17,6 +17,12 @@ export interface MatmulOptions {
   accumulate?: boolean;
   /** bias[n] added to every row of C. */
   bias?: Float32Array;
+  /**
+   * B is a weight that stays as it is between calls (inference): the backend may keep it
+   * repacked, keyed by the array, until the array next goes through its `adamw`. Only for arrays
+   * that change in no other way.
+   */
+  constantB?: boolean;
 }
 
 export interface AdamWStep {

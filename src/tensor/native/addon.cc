@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -200,6 +201,83 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   if (call.failed) return nullptr;
   gemm_parallel(ctx->pool, *ctx->kernels, m, n, k, {a, trans_a ? m : k, trans_a},
                 {b, trans_b ? k : n, trans_b}, c, n, accumulate, bias);
+  return call.undefined();
+}
+
+// A matrix packed by packMatrix for one kernel set's micro-kernel; JS holds it as an external.
+struct PackedMatrix {
+  const KernelSet* kernels;
+  long n, k;
+  float* data;
+  int64_t bytes;
+};
+
+// Marks PackedMatrix externals, so matmulPacked can tell them from any other external.
+constexpr napi_type_tag kPackedMatrixTag = {0x6a1f0c2b9e4d4b17ULL, 0x8f3e5d2a7c619b40ULL};
+
+// packMatrix(ctx, b, n, k, transB) -> an opaque packed op(B)[k, n] for matmulPacked.
+napi_value PackMatrix(napi_env env, napi_callback_info info) {
+  Call call(env, info, "packMatrix");
+  Context* ctx = call.context();
+  long n = call.count(2, "n");
+  long k = call.count(3, "k");
+  bool trans_b = call.flag(4);
+  const float* b = call.floats(1, "b", static_cast<double>(k) * n);
+  if (call.failed) return nullptr;
+  long size = packed_matrix_size(*ctx->kernels, n, k);
+  int64_t bytes = (static_cast<int64_t>(size) * 4 + 63) / 64 * 64;
+  float* data = static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64));
+  if (data == nullptr) {
+    call.fail("out of memory");
+    return nullptr;
+  }
+  pack_matrix(ctx->pool, *ctx->kernels, n, k, {b, trans_b ? k : n, trans_b}, data);
+  auto* packed = new PackedMatrix{ctx->kernels, n, k, data, bytes};
+  napi_value external;
+  napi_create_external(
+      env, packed,
+      [](napi_env env, void* data, void*) {
+        auto* packed = static_cast<PackedMatrix*>(data);
+        int64_t ignored;
+        napi_adjust_external_memory(env, -packed->bytes, &ignored);
+        std::free(packed->data);
+        delete packed;
+      },
+      nullptr, &external);
+  napi_type_tag_object(env, external, &kPackedMatrixTag);
+  int64_t ignored;
+  napi_adjust_external_memory(env, bytes, &ignored);
+  return external;
+}
+
+// matmulPacked(ctx, a, packedB, c, m, n, k, transA, accumulate, bias): matmul with B from
+// packMatrix (same context's kernel set, n and k).
+napi_value MatmulPacked(napi_env env, napi_callback_info info) {
+  Call call(env, info, "matmulPacked");
+  Context* ctx = call.context();
+  long m = call.count(4, "m");
+  long n = call.count(5, "n");
+  long k = call.count(6, "k");
+  bool trans_a = call.flag(7);
+  bool accumulate = call.flag(8);
+  const float* a = call.floats(1, "a", static_cast<double>(m) * k);
+  float* c = call.floats(3, "c", static_cast<double>(m) * n);
+  const float* bias = call.floats(9, "bias", n, true);
+  if (call.failed) return nullptr;
+  bool tagged = false;
+  void* data = nullptr;
+  if (napi_check_object_type_tag(env, call.argv[2], &kPackedMatrixTag, &tagged) != napi_ok ||
+      !tagged || napi_get_value_external(env, call.argv[2], &data) != napi_ok) {
+    call.fail("packedB must come from packMatrix");
+    return nullptr;
+  }
+  auto* packed = static_cast<PackedMatrix*>(data);
+  if (packed->kernels != ctx->kernels || packed->n != n || packed->k != k) {
+    call.fail("packedB was packed for another kernel set or shape");
+    return nullptr;
+  }
+  gemm_prepacked_parallel(ctx->pool, *ctx->kernels, m, n, k, {a, trans_a ? m : k, trans_a},
+                          packed->data, c, n, accumulate, bias);
   return call.undefined();
 }
 
@@ -408,6 +486,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"alloc", nullptr, Alloc, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createContext", nullptr, CreateContext, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"packMatrix", nullptr, PackMatrix, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmulPacked", nullptr, MatmulPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, napi_default,

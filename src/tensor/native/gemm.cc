@@ -128,11 +128,18 @@ void prefetch_b_part(const Operand& b, long p0, long depth, long j0, int cols, l
 #endif
 }
 
+// Where multiply_block finds B's micro-panels: the one holding block column jr starts at
+// data + (jr / nr) * stride.
+struct PanelsB {
+  float* data;
+  long stride;
+};
+
 // C[rows, cols] (+)= op(A)[rows i0.., depth p0..] times op(B)[depth p0.., cols j0..], with B's
-// block packed in packed_b: already (pack_b_here false), or by this call as it goes. c points at
-// C[i0, j0]; bias, when not null, at bias[j0].
+// block in micro-panels: packed already (pack_b_here false), or by this call as it goes (into
+// panels of stride depth * nr). c points at C[i0, j0]; bias, when not null, at bias[j0].
 void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, long i0, long rows,
-                    long p0, long depth, long j0, long cols, float* packed_b, bool pack_b_here,
+                    long p0, long depth, long j0, long cols, PanelsB panels, bool pack_b_here,
                     float* c, long ldc, bool load, const float* bias) {
   const int mr = ks.mr;
   const int nr = ks.nr;
@@ -144,7 +151,7 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
     pack_a(a, i0 + ic, block_rows, p0, depth, mr, packed_a);
     for (long jr = 0; jr < cols; jr += nr) {
       int tile_cols = static_cast<int>(std::min<long>(nr, cols - jr));
-      float* bp = packed_b + (jr / nr) * depth * nr;
+      float* bp = panels.data + (jr / nr) * panels.stride;
       // B's micro-panels are packed as the first row block reaches them, and the next one's
       // source is prefetched meanwhile, so reading B from memory overlaps the arithmetic
       // instead of preceding it.
@@ -160,6 +167,25 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
         ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
                 c + (ic + ir) * ldc + jr, ldc, load, tile_bias);
       }
+    }
+  }
+}
+
+// gemm with op(B) packed by pack_matrix: C[m, n] (+)= op(A) B (+ bias), c and bias pointing at
+// the first column of the range and packed at its first micro-panel.
+void gemm_prepacked(const KernelSet& ks, long m, long n, long k, Operand a, const float* packed,
+                    float* c, long ldc, bool accumulate, const float* bias) {
+  const Operand unused{nullptr, 0, false};
+  long kc = std::min<long>(ks.kc, k);
+  long nc = std::min<long>(ks.nc, (n + ks.nr - 1) / ks.nr * ks.nr);
+  for (long jc = 0; jc < n; jc += nc) {
+    long cols = std::min(nc, n - jc);
+    for (long pc = 0; pc < k; pc += kc) {
+      bool first = pc == 0;
+      PanelsB panels{const_cast<float*>(packed) + (jc / ks.nr) * k * ks.nr + pc * ks.nr,
+                     k * ks.nr};
+      multiply_block(ks, a, unused, 0, m, pc, std::min(kc, k - pc), jc, cols, panels, false,
+                     c + jc, ldc, accumulate || !first, first && bias ? bias + jc : nullptr);
     }
   }
 }
@@ -185,8 +211,9 @@ void gemm(const KernelSet& ks, long m, long n, long k, Operand a, Operand b, flo
     long cols = std::min(nc, n - jc);
     for (long pc = 0; pc < k; pc += kc) {
       bool first = pc == 0;
-      multiply_block(ks, a, b, 0, m, pc, std::min(kc, k - pc), jc, cols, packed_b, true, c + jc,
-                     ldc, accumulate || !first, first && bias ? bias + jc : nullptr);
+      long depth = std::min(kc, k - pc);
+      multiply_block(ks, a, b, 0, m, pc, depth, jc, cols, {packed_b, depth * ks.nr}, true,
+                     c + jc, ldc, accumulate || !first, first && bias ? bias + jc : nullptr);
     }
   }
 }
@@ -218,8 +245,9 @@ void gemm_rows_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k,
         long start = units * slab / slabs * ks.mr;
         long end = std::min(m, units * (slab + 1) / slabs * ks.mr);
         if (start >= end) return;
-        multiply_block(ks, a, b, start, end - start, pc, depth, jc, cols, packed_b, false,
-                       c + start * ldc + jc, ldc, accumulate || !first,
+        multiply_block(ks, a, b, start, end - start, pc, depth, jc, cols,
+                       {packed_b, depth * nr}, false, c + start * ldc + jc, ldc,
+                       accumulate || !first,
                        first && bias ? bias + jc : nullptr);
       });
     }
@@ -252,5 +280,55 @@ void gemm_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k, Oper
     b_slab.data += b.transposed ? start * b.ld : start;
     gemm(ks, m, end - start, k, a, b_slab, c + start, ldc, accumulate,
          bias ? bias + start : nullptr);
+  });
+}
+
+long packed_matrix_size(const KernelSet& ks, long n, long k) {
+  return (n + ks.nr - 1) / ks.nr * ks.nr * k;
+}
+
+void pack_matrix(Pool& pool, const KernelSet& ks, long n, long k, Operand b, float* out) {
+  const int nr = ks.nr;
+  int panels = static_cast<int>((n + nr - 1) / nr);
+  parallel_for(pool, panels, [&](int panel) {
+    long j = static_cast<long>(panel) * nr;
+    pack_b(b, 0, k, j, std::min<long>(nr, n - j), nr, out + j * k);
+  });
+}
+
+void gemm_prepacked_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k, Operand a,
+                             const float* packed, float* c, long ldc, bool accumulate,
+                             const float* bias) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    gemm(ks, m, n, k, a, a, c, ldc, accumulate, bias);
+    return;
+  }
+  int threads = pool.threads();
+  const double kSmall = 64.0 * 64.0 * 64.0;
+  if (threads == 1 || static_cast<double>(m) * n * k < kSmall) {
+    gemm_prepacked(ks, m, n, k, a, packed, c, ldc, accumulate, bias);
+    return;
+  }
+  // Taller than wide: a slab of rows per thread, all reading the one packed B. Otherwise a slab
+  // of columns (whole micro-panels) per thread, each packing A for itself.
+  bool by_rows = m > n;
+  int unit = by_rows ? ks.mr : ks.nr;
+  long extent = by_rows ? m : n;
+  long units = (extent + unit - 1) / unit;
+  int slabs = static_cast<int>(std::min<long>(threads, units));
+  parallel_for(pool, slabs, [&](int slab) {
+    long start = units * slab / slabs * unit;
+    long end = std::min(extent, units * (slab + 1) / slabs * unit);
+    if (start >= end) return;
+    if (by_rows) {
+      Operand a_slab = a;
+      a_slab.data += a.transposed ? start : start * a.ld;
+      gemm_prepacked(ks, end - start, n, k, a_slab, packed, c + start * ldc, ldc, accumulate,
+                     bias);
+    } else {
+      gemm_prepacked(ks, m, end - start, k, a, packed + start * k, c + start, ldc, accumulate,
+                     bias ? bias + start : nullptr);
+    }
   });
 }

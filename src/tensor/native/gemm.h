@@ -22,3 +22,15 @@ void gemm(const KernelSet& kernels, long m, long n, long k, Operand a, Operand b
 // Splits the product across the pool's threads.
 void gemm_parallel(Pool& pool, const KernelSet& kernels, long m, long n, long k, Operand a,
                    Operand b, float* c, long ldc, bool accumulate, const float* bias);
+
+// op(B)[k, n] packed once for many products (a weight in inference): micro-panels of nr columns
+// (the last zero-padded), each k steps of nr values, one after another. Its size in floats:
+long packed_matrix_size(const KernelSet& kernels, long n, long k);
+
+// Packs op(B)[k, n] into out, which holds packed_matrix_size floats and is 64-byte aligned.
+void pack_matrix(Pool& pool, const KernelSet& kernels, long n, long k, Operand b, float* out);
+
+// gemm_parallel with B packed by pack_matrix for the same kernel set, n and k.
+void gemm_prepacked_parallel(Pool& pool, const KernelSet& kernels, long m, long n, long k,
+                             Operand a, const float* packed_b, float* c, long ldc,
+                             bool accumulate, const float* bias);

@@ -24,6 +24,25 @@ interface NativeAddon {
     accumulate: boolean,
     bias: Float32Array | undefined,
   ): void;
+  packMatrix(
+    ctx: NativeContext,
+    b: Float32Array,
+    n: number,
+    k: number,
+    transB: boolean,
+  ): PackedMatrix;
+  matmulPacked(
+    ctx: NativeContext,
+    a: Float32Array,
+    packedB: PackedMatrix,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    accumulate: boolean,
+    bias: Float32Array | undefined,
+  ): void;
   attentionForward(
     ctx: NativeContext,
     q: Float32Array,
@@ -137,6 +156,26 @@ interface NativeAddon {
 /** An opaque handle to the addon's thread pool and micro-kernel choice. */
 type NativeContext = { readonly __nativeContext: unique symbol };
 
+/** An opaque handle to a matrix the addon packed for one kernel set's micro-kernel. */
+type PackedMatrix = { readonly __packedMatrix: unique symbol };
+
+/** A weight packed for matmul's `constantB`: which part of its buffer, and as what operand. */
+interface PackedWeight {
+  byteOffset: number;
+  byteLength: number;
+  n: number;
+  k: number;
+  transB: boolean;
+  kernelSet: string;
+  packed: PackedMatrix;
+}
+
+/**
+ * Packed weights by the buffer holding them, shared by every NativeBackend so that `adamw` on any
+ * of them drops a stale copy. Weak: a packed copy lives as long as its weight's buffer.
+ */
+const packedWeights = new WeakMap<ArrayBufferLike, PackedWeight[]>();
+
 const ACTIVATION_CODES: Record<Activation, number> = { gelu: 0, relu: 1, silu: 2, gelu_new: 3 };
 
 /** Where the addon is loaded from: $DISTILBERT_NATIVE_PATH, else where the build puts it. */
@@ -208,8 +247,55 @@ export class NativeBackend implements Backend {
     k: number,
     options: MatmulOptions = {},
   ): void {
-    const { transA = false, transB = false, accumulate = false, bias } = options;
-    this.addon.matmul(this.ctx, a, b, c, m, n, k, transA, transB, accumulate, bias);
+    const { transA = false, transB = false, accumulate = false, bias, constantB = false } = options;
+    if (constantB) {
+      const packed = this.packedWeight(b, n, k, transB);
+      this.addon.matmulPacked(this.ctx, a, packed, c, m, n, k, transA, accumulate, bias);
+    } else {
+      this.addon.matmul(this.ctx, a, b, c, m, n, k, transA, transB, accumulate, bias);
+    }
+  }
+
+  /** b packed as matmul's op(B)[k, n], from the cache or packed now and cached. */
+  private packedWeight(b: Float32Array, n: number, k: number, transB: boolean): PackedMatrix {
+    let entries = packedWeights.get(b.buffer);
+    if (!entries) {
+      entries = [];
+      packedWeights.set(b.buffer, entries);
+    }
+    const byteLength = n * k * 4;
+    const found = entries.find(
+      (e) =>
+        e.byteOffset === b.byteOffset &&
+        e.byteLength === byteLength &&
+        e.n === n &&
+        e.k === k &&
+        e.transB === transB &&
+        e.kernelSet === this.kernelSet,
+    );
+    if (found) return found.packed;
+    const packed = this.addon.packMatrix(this.ctx, b, n, k, transB);
+    entries.push({
+      byteOffset: b.byteOffset,
+      byteLength,
+      n,
+      k,
+      transB,
+      kernelSet: this.kernelSet,
+      packed,
+    });
+    return packed;
+  }
+
+  /** Drops the packed copies of any weight overlapping `array`, which is about to change. */
+  private forgetPacked(array: Float32Array): void {
+    const entries = packedWeights.get(array.buffer);
+    if (!entries) return;
+    const start = array.byteOffset;
+    const end = start + array.byteLength;
+    const kept = entries.filter((e) => e.byteOffset >= end || e.byteOffset + e.byteLength <= start);
+    if (kept.length === 0) packedWeights.delete(array.buffer);
+    else packedWeights.set(array.buffer, kept);
   }
 
   attentionForward(
@@ -352,6 +438,7 @@ export class NativeBackend implements Backend {
     step: AdamWStep,
   ): void {
     const { lr, beta1, beta2, eps, weightDecay } = step;
+    this.forgetPacked(param.subarray(0, n));
     this.addon.adamw(this.ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step.step);
   }
 
