@@ -304,9 +304,8 @@ export class Encoder {
   private layerForward(p: EncoderLayerParams, run: EncoderRun, t: LayerTape): void {
     const b = this.backend;
     const rows = run.batch * run.seq;
-    const size = rows * this.hidden;
     const headDim = this.hidden / this.heads;
-    const inference = !run.train;
+    const inference = { inference: !run.train };
     linearForward(b, p.query, t.x, t.q, rows, inference);
     linearForward(b, p.key, t.x, t.k, rows, inference);
     linearForward(b, p.value, t.x, t.v, rows, inference);
@@ -326,22 +325,42 @@ export class Encoder {
       headDim,
       t.attentionDropMask ?? undefined,
     );
-    linearForward(b, p.attentionOutput, t.context, t.attentionSum, rows, inference);
-    if (t.projectionDropMask && run.rng) {
-      dropoutMask(run.rng, t.projectionDropMask, size, this.dropout);
-      dropoutApply(t.attentionSum, t.projectionDropMask, t.attentionSum, size);
-    }
-    addInto(t.attentionSum, t.x, size);
+    this.residualLinear(
+      p.attentionOutput,
+      t.context,
+      t.x,
+      t.projectionDropMask,
+      t.attentionSum,
+      run,
+    );
     layerNormForward(b, p.attentionNorm, t.attentionSum, t.norm1, t.mean1, t.rstd1, rows);
     linearForward(b, p.ffnIn, t.norm1, t.ffnPre, rows, inference);
     activationForward(b, this.activation, t.ffnPre, t.ffnAct, rows * this.intermediate);
-    linearForward(b, p.ffnOut, t.ffnAct, t.ffnSum, rows, inference);
-    if (t.ffnDropMask && run.rng) {
-      dropoutMask(run.rng, t.ffnDropMask, size, this.dropout);
-      dropoutApply(t.ffnSum, t.ffnDropMask, t.ffnSum, size);
-    }
-    addInto(t.ffnSum, t.norm1, size);
+    this.residualLinear(p.ffnOut, t.ffnAct, t.norm1, t.ffnDropMask, t.ffnSum, run);
     layerNormForward(b, p.outputNorm, t.ffnSum, t.out, t.mean2, t.rstd2, rows);
+  }
+
+  // x [rows, in] -> out [rows, out] = dropout(linear(x)) + residual. Without dropout the matmul
+  // adds onto the residual, copied into out first: one pass over out instead of three.
+  private residualLinear(
+    p: LinearParams,
+    x: Float32Array,
+    residual: Float32Array,
+    dropMask: Float32Array | null,
+    out: Float32Array,
+    run: EncoderRun,
+  ): void {
+    const rows = run.batch * run.seq;
+    const size = rows * p.outDim;
+    if (dropMask && run.rng) {
+      linearForward(this.backend, p, x, out, rows);
+      dropoutMask(run.rng, dropMask, size, this.dropout);
+      dropoutApply(out, dropMask, out, size);
+      addInto(out, residual, size);
+    } else {
+      out.set(residual.subarray(0, size));
+      linearForward(this.backend, p, x, out, rows, { inference: !run.train, accumulate: true });
+    }
   }
 
   // dOut [rows, hidden] -> dx [rows, hidden] (overwritten); dOut is used as scratch

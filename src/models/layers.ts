@@ -27,19 +27,27 @@ export function gradOf(param: Parameter): Float32Array {
   return param.grad;
 }
 
-// x [rows, in] -> out [rows, out]; inference lets the backend keep the weight packed
+export interface LinearForwardOptions {
+  /** An inference forward: the backend may keep the weight packed between calls. */
+  inference?: boolean;
+  /** Add into out (a residual already there) instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+// x [rows, in] -> out [rows, out] (overwritten, or added to with accumulate)
 export function linearForward(
   backend: Backend,
   p: LinearParams,
   x: Float32Array,
   out: Float32Array,
   rows: number,
-  inference = false,
+  options: LinearForwardOptions = {},
 ): void {
   backend.matmul(x, p.weight.data, out, rows, p.outDim, p.inDim, {
     transB: true,
     bias: p.bias.data,
-    constantB: inference,
+    constantB: options.inference,
+    accumulate: options.accumulate,
   });
 }
 
