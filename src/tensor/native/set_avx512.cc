@@ -60,7 +60,7 @@ struct Avx512Tile {
 }  // namespace
 
 const KernelSet& avx512_kernel_set() {
-  static const KernelSet set = {"avx512", kMR, kNR, 144, 512, 1024,
+  static const KernelSet set = {"avx512", kMR, kNR, 96, 768, 1024,
                                 &tile_any_rows<Avx512Tile, kMR>, &activation_forward,
                                 &activation_backward, &softmax_row,
                                 &layer_norm_row, &layer_norm_backward_row,
