@@ -143,7 +143,10 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
                     float* c, long ldc, bool load, const float* bias) {
   const int mr = ks.mr;
   const int nr = ks.nr;
-  long mc = std::min<long>(ks.mc, (rows + mr - 1) / mr * mr);
+  // A last block of a few rows would read all of B's block again for little work, so up to one
+  // and a half blocks' worth of rows are packed as one (DistilBERT's 128 rows at mc = 96).
+  long all_rows = (rows + mr - 1) / mr * mr;
+  long mc = rows <= ks.mc * 3 / 2 ? all_rows : std::min<long>(ks.mc, all_rows);
   float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, mc * depth);
   for (long ic = 0; ic < rows; ic += mc) {
     long block_rows = std::min(mc, rows - ic);
