@@ -114,6 +114,43 @@ test("matmul at a DistilBERT layer's shape matches the reference", async () => {
   }
 });
 
+test("matmul with a residual, weights packed or not, matches the reference", async () => {
+  for (const [m, n, k] of [
+    [5, 7, 3],
+    [130, 200, 70],
+    [37, 50, 1700],
+    [300, 50, 1000],
+    [64, 768, 768],
+  ]) {
+    const a = randomArray(m * k, 31);
+    const b = randomArray(n * k, 32);
+    const bias = randomArray(n, 33);
+    const residual = randomArray(m * n, 34);
+    for (const withBias of [false, true]) {
+      const want = new Float32Array(m * n);
+      const options = { transB: true, bias: withBias ? bias : undefined, residual };
+      reference.matmul(a, b, want, m, n, k, options);
+      for (const { label, backend } of await fastBackends()) {
+        for (const constantB of [false, true]) {
+          // C's old contents (garbage here) must not matter, even with accumulate.
+          const c = place(backend, randomArray(m * n, 35));
+          backend.matmul(place(backend, a), place(backend, b), c, m, n, k, {
+            ...options,
+            residual: place(backend, residual),
+            accumulate: constantB,
+            constantB,
+          });
+          assertClose(
+            c,
+            want,
+            `${label} matmul ${m}x${n}x${k} residual bias=${withBias} constantB=${constantB}`,
+          );
+        }
+      }
+    }
+  }
+});
+
 function keyMask(batch: number, seq: number): Float32Array {
   // The last sequence is all padding, the others are padded from a point on.
   return Float32Array.from({ length: batch * seq }, (_, i) => {

@@ -84,6 +84,8 @@ const matmulShapes: [number, number, number][] = [
   [1, 3072, 17],
   [200, 129, 513],
   [1100, 1030, 7],
+  [45, 70, 1700],
+  [300, 50, 1000],
   [3, 5, 0],
 ];
 for (const [m, n, k] of matmulShapes) {

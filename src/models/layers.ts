@@ -30,11 +30,11 @@ export function gradOf(param: Parameter): Float32Array {
 export interface LinearForwardOptions {
   /** An inference forward: the backend may keep the weight packed between calls. */
   inference?: boolean;
-  /** Add into out (a residual already there) instead of overwriting it. */
-  accumulate?: boolean;
+  /** [rows, out] added to the result (a residual connection). */
+  residual?: Float32Array;
 }
 
-// x [rows, in] -> out [rows, out] (overwritten, or added to with accumulate)
+// x [rows, in] -> out [rows, out] (+ residual)
 export function linearForward(
   backend: Backend,
   p: LinearParams,
@@ -47,7 +47,7 @@ export function linearForward(
     transB: true,
     bias: p.bias.data,
     constantB: options.inference,
-    accumulate: options.accumulate,
+    residual: options.residual,
   });
 }
 

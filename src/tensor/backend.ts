@@ -18,6 +18,11 @@ export interface MatmulOptions {
   /** bias[n] added to every row of C. */
   bias?: Float32Array;
   /**
+   * [m, n] added to the result (a residual connection): C = residual + op(A) op(B) (+ bias). It
+   * takes the place of C's old value, so `accumulate` has no effect with it.
+   */
+  residual?: Float32Array;
+  /**
    * B is a weight that stays as it is between calls (inference): the backend may keep it
    * repacked, keyed by the array, until the array next goes through its `adamw`. Only for arrays
    * that change in no other way.

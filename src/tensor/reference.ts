@@ -29,7 +29,7 @@ export class ReferenceBackend implements Backend {
     k: number,
     options: MatmulOptions = {},
   ): void {
-    const { transA = false, transB = false, accumulate = false, bias } = options;
+    const { transA = false, transB = false, accumulate = false, bias, residual } = options;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let sum = 0;
@@ -39,7 +39,8 @@ export class ReferenceBackend implements Backend {
           sum += av * bv;
         }
         if (bias) sum += bias[j];
-        c[i * n + j] = accumulate ? c[i * n + j] + sum : sum;
+        const start = residual ? residual[i * n + j] : accumulate ? c[i * n + j] : 0;
+        c[i * n + j] = accumulate || residual ? start + sum : sum;
       }
     }
   }

@@ -184,7 +184,7 @@ napi_value CreateContext(napi_env env, napi_callback_info info) {
   return external;
 }
 
-// matmul(ctx, a, b, c, m, n, k, transA, transB, accumulate, bias)
+// matmul(ctx, a, b, c, m, n, k, transA, transB, accumulate, bias, residual)
 napi_value Matmul(napi_env env, napi_callback_info info) {
   Call call(env, info, "matmul");
   Context* ctx = call.context();
@@ -198,9 +198,18 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const float* b = call.floats(2, "b", static_cast<double>(k) * n);
   float* c = call.floats(3, "c", static_cast<double>(m) * n);
   const float* bias = call.floats(10, "bias", n, true);
+  const float* residual = call.floats(11, "residual", static_cast<double>(m) * n, true);
   if (call.failed) return nullptr;
+  if (residual) {
+    // C starts as the residual, each thread copying the rows it is given.
+    parallel_for(ctx->pool, ctx->pool.threads(), [&](int part) {
+      long begin = m * part / ctx->pool.threads();
+      long end = m * (part + 1) / ctx->pool.threads();
+      std::memcpy(c + begin * n, residual + begin * n, (end - begin) * n * sizeof(float));
+    });
+  }
   gemm_parallel(ctx->pool, *ctx->kernels, m, n, k, {a, trans_a ? m : k, trans_a},
-                {b, trans_b ? k : n, trans_b}, c, n, accumulate, bias);
+                {b, trans_b ? k : n, trans_b}, c, n, accumulate || residual, bias);
   return call.undefined();
 }
 
@@ -250,8 +259,8 @@ napi_value PackMatrix(napi_env env, napi_callback_info info) {
   return external;
 }
 
-// matmulPacked(ctx, a, packedB, c, m, n, k, transA, accumulate, bias): matmul with B from
-// packMatrix (same context's kernel set, n and k).
+// matmulPacked(ctx, a, packedB, c, m, n, k, transA, accumulate, bias, residual): matmul with B
+// from packMatrix (same context's kernel set, n and k).
 napi_value MatmulPacked(napi_env env, napi_callback_info info) {
   Call call(env, info, "matmulPacked");
   Context* ctx = call.context();
@@ -263,6 +272,7 @@ napi_value MatmulPacked(napi_env env, napi_callback_info info) {
   const float* a = call.floats(1, "a", static_cast<double>(m) * k);
   float* c = call.floats(3, "c", static_cast<double>(m) * n);
   const float* bias = call.floats(9, "bias", n, true);
+  const float* residual = call.floats(10, "residual", static_cast<double>(m) * n, true);
   if (call.failed) return nullptr;
   bool tagged = false;
   void* data = nullptr;
@@ -277,7 +287,7 @@ napi_value MatmulPacked(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   gemm_prepacked_parallel(ctx->pool, *ctx->kernels, m, n, k, {a, trans_a ? m : k, trans_a},
-                          packed->data, c, n, accumulate, bias);
+                          packed->data, c, n, accumulate, bias, residual);
   return call.undefined();
 }
 

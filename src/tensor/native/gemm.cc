@@ -137,10 +137,13 @@ struct PanelsB {
 
 // C[rows, cols] (+)= op(A)[rows i0.., depth p0..] times op(B)[depth p0.., cols j0..], with B's
 // block in micro-panels: packed already (pack_b_here false), or by this call as it goes (into
-// panels of stride depth * nr). c points at C[i0, j0]; bias, when not null, at bias[j0].
+// panels of stride depth * nr). c points at C[i0, j0]; bias, when not null, at bias[j0];
+// residual, when not null, at R[i0, j0] of an R laid out as C: each block of C starts as R's,
+// copied while the block is about to be used (load must then be true).
 void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, long i0, long rows,
                     long p0, long depth, long j0, long cols, PanelsB panels, bool pack_b_here,
-                    float* c, long ldc, bool load, const float* bias) {
+                    float* c, long ldc, bool load, const float* bias,
+                    const float* residual = nullptr) {
   const int mr = ks.mr;
   const int nr = ks.nr;
   // A last block of a few rows would read all of B's block again for little work, so up to one
@@ -152,6 +155,11 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
     long block_rows = std::min(mc, rows - ic);
     long tiles = (block_rows + mr - 1) / mr;
     pack_a(a, i0 + ic, block_rows, p0, depth, mr, packed_a);
+    if (residual) {
+      for (long r = ic; r < ic + block_rows; ++r) {
+        std::memcpy(c + r * ldc, residual + r * ldc, cols * sizeof(float));
+      }
+    }
     for (long jr = 0; jr < cols; jr += nr) {
       int tile_cols = static_cast<int>(std::min<long>(nr, cols - jr));
       float* bp = panels.data + (jr / nr) * panels.stride;
@@ -177,7 +185,8 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
 // gemm with op(B) packed by pack_matrix: C[m, n] (+)= op(A) B (+ bias), c and bias pointing at
 // the first column of the range and packed at its first micro-panel.
 void gemm_prepacked(const KernelSet& ks, long m, long n, long k, Operand a, const float* packed,
-                    float* c, long ldc, bool accumulate, const float* bias) {
+                    float* c, long ldc, bool accumulate, const float* bias,
+                    const float* residual) {
   const Operand unused{nullptr, 0, false};
   long kc = std::min<long>(ks.kc, k);
   long nc = std::min<long>(ks.nc, (n + ks.nr - 1) / ks.nr * ks.nr);
@@ -188,7 +197,8 @@ void gemm_prepacked(const KernelSet& ks, long m, long n, long k, Operand a, cons
       PanelsB panels{const_cast<float*>(packed) + (jc / ks.nr) * k * ks.nr + pc * ks.nr,
                      k * ks.nr};
       multiply_block(ks, a, unused, 0, m, pc, std::min(kc, k - pc), jc, cols, panels, false,
-                     c + jc, ldc, accumulate || !first, first && bias ? bias + jc : nullptr);
+                     c + jc, ldc, accumulate || residual || !first,
+                     first && bias ? bias + jc : nullptr, first && residual ? residual + jc : nullptr);
     }
   }
 }
@@ -301,16 +311,19 @@ void pack_matrix(Pool& pool, const KernelSet& ks, long n, long k, Operand b, flo
 
 void gemm_prepacked_parallel(Pool& pool, const KernelSet& ks, long m, long n, long k, Operand a,
                              const float* packed, float* c, long ldc, bool accumulate,
-                             const float* bias) {
+                             const float* bias, const float* residual) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    gemm(ks, m, n, k, a, a, c, ldc, accumulate, bias);
+    if (residual) {
+      for (long i = 0; i < m; ++i) std::memcpy(c + i * ldc, residual + i * ldc, n * sizeof(float));
+    }
+    gemm(ks, m, n, k, a, a, c, ldc, accumulate || residual, bias);
     return;
   }
   int threads = pool.threads();
   const double kSmall = 64.0 * 64.0 * 64.0;
   if (threads == 1 || static_cast<double>(m) * n * k < kSmall) {
-    gemm_prepacked(ks, m, n, k, a, packed, c, ldc, accumulate, bias);
+    gemm_prepacked(ks, m, n, k, a, packed, c, ldc, accumulate, bias, residual);
     return;
   }
   // Taller than wide: a slab of rows per thread, all reading the one packed B. Otherwise a slab
@@ -328,10 +341,10 @@ void gemm_prepacked_parallel(Pool& pool, const KernelSet& ks, long m, long n, lo
       Operand a_slab = a;
       a_slab.data += a.transposed ? start : start * a.ld;
       gemm_prepacked(ks, end - start, n, k, a_slab, packed, c + start * ldc, ldc, accumulate,
-                     bias);
+                     bias, residual ? residual + start * ldc : nullptr);
     } else {
       gemm_prepacked(ks, m, end - start, k, a, packed + start * k, c + start, ldc, accumulate,
-                     bias ? bias + start : nullptr);
+                     bias ? bias + start : nullptr, residual ? residual + start : nullptr);
     }
   });
 }

@@ -30,7 +30,8 @@ long packed_matrix_size(const KernelSet& kernels, long n, long k);
 // Packs op(B)[k, n] into out, which holds packed_matrix_size floats and is 64-byte aligned.
 void pack_matrix(Pool& pool, const KernelSet& kernels, long n, long k, Operand b, float* out);
 
-// gemm_parallel with B packed by pack_matrix for the same kernel set, n and k.
+// gemm_parallel with B packed by pack_matrix for the same kernel set, n and k. residual, when not
+// null, is laid out as C and added to the product: C = op(A) B (+ bias) + residual.
 void gemm_prepacked_parallel(Pool& pool, const KernelSet& kernels, long m, long n, long k,
                              Operand a, const float* packed_b, float* c, long ldc,
-                             bool accumulate, const float* bias);
+                             bool accumulate, const float* bias, const float* residual);

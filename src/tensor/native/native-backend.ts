@@ -23,6 +23,7 @@ interface NativeAddon {
     transB: boolean,
     accumulate: boolean,
     bias: Float32Array | undefined,
+    residual: Float32Array | undefined,
   ): void;
   packMatrix(
     ctx: NativeContext,
@@ -42,6 +43,7 @@ interface NativeAddon {
     transA: boolean,
     accumulate: boolean,
     bias: Float32Array | undefined,
+    residual: Float32Array | undefined,
   ): void;
   attentionForward(
     ctx: NativeContext,
@@ -247,12 +249,12 @@ export class NativeBackend implements Backend {
     k: number,
     options: MatmulOptions = {},
   ): void {
-    const { transA = false, transB = false, accumulate = false, bias, constantB = false } = options;
-    if (constantB) {
+    const { transA = false, transB = false, accumulate = false, bias, residual } = options;
+    if (options.constantB) {
       const packed = this.packedWeight(b, n, k, transB);
-      this.addon.matmulPacked(this.ctx, a, packed, c, m, n, k, transA, accumulate, bias);
+      this.addon.matmulPacked(this.ctx, a, packed, c, m, n, k, transA, accumulate, bias, residual);
     } else {
-      this.addon.matmul(this.ctx, a, b, c, m, n, k, transA, transB, accumulate, bias);
+      this.addon.matmul(this.ctx, a, b, c, m, n, k, transA, transB, accumulate, bias, residual);
     }
   }
 

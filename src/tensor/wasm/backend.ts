@@ -96,7 +96,10 @@ export class WasmBackend implements Backend {
     k: number,
     options: MatmulOptions = {},
   ): void {
-    const { transA = false, transB = false, accumulate = false, bias } = options;
+    const { transA = false, transB = false, bias, residual } = options;
+    // A residual is C's starting value, accumulated onto.
+    if (residual) c.set(residual.subarray(0, m * n));
+    const accumulate = options.accumulate || residual !== undefined;
     const ops = this.operands;
     const args = [
       ops.input(a),
