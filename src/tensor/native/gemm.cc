@@ -146,13 +146,17 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
                     const float* residual = nullptr) {
   const int mr = ks.mr;
   const int nr = ks.nr;
-  // A last block of a few rows would read all of B's block again for little work, so up to one
-  // and a half blocks' worth of rows are packed as one (DistilBERT's 128 rows at mc = 96).
-  long all_rows = (rows + mr - 1) / mr * mr;
-  long mc = rows <= ks.mc * 3 / 2 ? all_rows : std::min<long>(ks.mc, all_rows);
-  float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, mc * depth);
-  for (long ic = 0; ic < rows; ic += mc) {
-    long block_rows = std::min(mc, rows - ic);
+  // Rows go in blocks of whole tiles, at most mc rows, as even as possible: a last block of a few
+  // rows would read all of B's block again for little work. Up to one and a half blocks' worth
+  // of rows are one block (DistilBERT's 128 rows at mc = 96).
+  long row_tiles = (rows + mr - 1) / mr;
+  long max_tiles = ks.mc / mr;
+  long blocks = rows <= ks.mc * 3 / 2 ? 1 : (row_tiles + max_tiles - 1) / max_tiles;
+  long block_capacity = (row_tiles + blocks - 1) / blocks * mr;
+  float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, block_capacity * depth);
+  for (long block = 0; block < blocks; ++block) {
+    long ic = row_tiles * block / blocks * mr;
+    long block_rows = std::min(rows, row_tiles * (block + 1) / blocks * mr) - ic;
     long tiles = (block_rows + mr - 1) / mr;
     pack_a(a, i0 + ic, block_rows, p0, depth, mr, packed_a);
     if (residual) {
