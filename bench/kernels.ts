@@ -2,7 +2,8 @@
 // fraction of the two cores' nominal fp32 peak (2 x 32 FLOP/cycle x ~3.7 GHz = 237 GFLOP/s; a
 // single-thread FMA loop measured ~200 GFLOP/s per core here, so the clock, and the peak, may be
 // higher). One JSON line per shape:
-//   node dist/bench/kernels.js [--backend wasm] [--threads N] [--rows 128,1024] [--ops NT,NN,TN]
+//   node dist/bench/kernels.js [--backend wasm] [--threads N] [--rows 128,1024]
+//     [--ops NT,NT-packed,NN,TN]
 
 import { parseArgs } from "node:util";
 import { type BackendChoice, createBackend } from "../src/tensor/index.js";
@@ -12,7 +13,7 @@ const { values } = parseArgs({
     backend: { type: "string", default: "wasm" },
     threads: { type: "string" },
     rows: { type: "string", default: "128,1024" },
-    ops: { type: "string", default: "NT,NN,TN" },
+    ops: { type: "string", default: "NT,NT-packed,NN,TN" },
   },
 });
 
@@ -33,9 +34,10 @@ const layers: [number, number][] = [
 for (const rows of values.rows.split(",").map(Number)) {
   for (const [inDim, outDim] of layers) {
     for (const op of values.ops.split(",")) {
-      // NT: the forward product x W^T; NN: dx = dy W; TN: dW = dy^T x.
+      // NT: the forward product x W^T (NT-packed: as inference runs it, the weight kept packed
+      // between calls); NN: dx = dy W; TN: dW = dy^T x.
       const [m, n, k] =
-        op === "NT"
+        op === "NT" || op === "NT-packed"
           ? [rows, outDim, inDim]
           : op === "NN"
             ? [rows, inDim, outDim]
@@ -43,7 +45,8 @@ for (const rows of values.rows.split(",").map(Number)) {
       const a = backend.alloc(m * k).fill(0.5);
       const b = backend.alloc(k * n).fill(0.25);
       const c = backend.alloc(m * n);
-      const options = { transA: op === "TN", transB: op === "NT" };
+      const packed = op === "NT-packed";
+      const options = { transA: op === "TN", transB: op === "NT" || packed, constantB: packed };
       const times: number[] = [];
       const flops = 2 * m * n * k;
       const runs = Math.max(3, Math.min(20, Math.round(2e10 / flops)));
