@@ -86,6 +86,7 @@ const matmulShapes: [number, number, number][] = [
   [1100, 1030, 7],
   [45, 70, 1700],
   [300, 50, 1000],
+  [40, 70, 1024],
   [3, 5, 0],
 ];
 for (const [m, n, k] of matmulShapes) {

@@ -140,10 +140,11 @@ struct PanelsB {
 // panels of stride depth * nr). c points at C[i0, j0]; bias, when not null, at bias[j0];
 // residual, when not null, at R[i0, j0] of an R laid out as C: each block of C starts as R's,
 // copied while the block is about to be used (load must then be true).
+// in_place: A is not transposed and ks.tile_in_place reads it where it lies, unpacked.
 void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, long i0, long rows,
                     long p0, long depth, long j0, long cols, PanelsB panels, bool pack_b_here,
                     float* c, long ldc, bool load, const float* bias,
-                    const float* residual = nullptr) {
+                    const float* residual = nullptr, bool in_place = false) {
   const int mr = ks.mr;
   const int nr = ks.nr;
   // Rows go in blocks of whole tiles, at most mc rows, as even as possible: a last block of a few
@@ -158,7 +159,7 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
     long ic = row_tiles * block / blocks * mr;
     long block_rows = std::min(rows, row_tiles * (block + 1) / blocks * mr) - ic;
     long tiles = (block_rows + mr - 1) / mr;
-    pack_a(a, i0 + ic, block_rows, p0, depth, mr, packed_a);
+    if (!in_place) pack_a(a, i0 + ic, block_rows, p0, depth, mr, packed_a);
     if (residual) {
       for (long r = ic; r < ic + block_rows; ++r) {
         std::memcpy(c + r * ldc, residual + r * ldc, cols * sizeof(float));
@@ -179,8 +180,13 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
           prefetch_b_part(b, p0, depth, j0 + jr + nr, next_cols, ir / mr, tiles);
         }
         int tile_rows = static_cast<int>(std::min<long>(mr, block_rows - ir));
-        ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
-                c + (ic + ir) * ldc + jr, ldc, load, tile_bias);
+        if (in_place) {
+          ks.tile_in_place(tile_rows, tile_cols, depth, a.data + (i0 + ic + ir) * a.ld + p0, a.ld,
+                           bp, c + (ic + ir) * ldc + jr, ldc, load, tile_bias);
+        } else {
+          ks.tile(tile_rows, tile_cols, depth, packed_a + (ir / mr) * depth * mr, bp,
+                  c + (ic + ir) * ldc + jr, ldc, load, tile_bias);
+        }
       }
     }
   }
@@ -192,6 +198,10 @@ void gemm_prepacked(const KernelSet& ks, long m, long n, long k, Operand a, cons
                     float* c, long ldc, bool accumulate, const float* bias,
                     const float* residual) {
   const Operand unused{nullptr, 0, false};
+  // Rows of A whose stride is a multiple of 2 KB fall in at most two sets of the L1 cache and
+  // evict each other (DistilBERT's 3072-wide FFN output): those are packed.
+  bool in_place =
+      ks.tile_in_place != nullptr && !a.transposed && a.ld * sizeof(float) % 2048 != 0;
   long kc = std::min<long>(ks.kc, k);
   long nc = std::min<long>(ks.nc, (n + ks.nr - 1) / ks.nr * ks.nr);
   for (long jc = 0; jc < n; jc += nc) {
@@ -202,7 +212,8 @@ void gemm_prepacked(const KernelSet& ks, long m, long n, long k, Operand a, cons
                      k * ks.nr};
       multiply_block(ks, a, unused, 0, m, pc, std::min(kc, k - pc), jc, cols, panels, false,
                      c + jc, ldc, accumulate || residual || !first,
-                     first && bias ? bias + jc : nullptr, first && residual ? residual + jc : nullptr);
+                     first && bias ? bias + jc : nullptr, first && residual ? residual + jc : nullptr,
+                     in_place);
     }
   }
 }

@@ -16,6 +16,12 @@ struct LogitLossScales {
 using MicroKernel = void (*)(int rows, int cols, long k, const float* ap, const float* bp,
                              float* c, long ldc, bool load, const float* bias);
 
+// The same with A read in place rather than packed: row r of the tile at a + r * lda, its k
+// values contiguous (A not transposed).
+using MicroKernelInPlace = void (*)(int rows, int cols, long k, const float* a, long lda,
+                                   const float* bp, float* c, long ldc, bool load,
+                                   const float* bias);
+
 struct KernelSet {
   const char* name;
   int mr;  // rows of a register tile
@@ -42,6 +48,8 @@ struct KernelSet {
   // means none; scratch holds n floats.
   void (*logit_loss_row)(const float* s, const float* t, bool soft, long label, float* d,
                          float* scratch, long n, const LogitLossScales& scales, float* losses);
+  // tile reading A in place, where the set has one that is as fast (null: A is packed).
+  MicroKernelInPlace tile_in_place;
 };
 
 // The kernel sets compiled into this binary, best first; only those the CPU can run.

@@ -25,4 +25,22 @@ void tile_any_rows(int rows, int cols, long k, const float* ap, const float* bp,
                       bias);
 }
 
+template <template <int> class Tile, int... Rows>
+void dispatch_rows_in_place(std::integer_sequence<int, Rows...>, int rows, int cols, long k,
+                            const float* a, long lda, const float* bp, float* c, long ldc,
+                            bool load, const float* bias) {
+  using Fn = void (*)(int, long, const float*, long, const float*, float*, long, bool,
+                      const float*);
+  static constexpr Fn table[] = {&Tile<Rows + 1>::run...};
+  table[rows - 1](cols, k, a, lda, bp, c, ldc, load, bias);
+}
+
+// The same for a MicroKernelInPlace.
+template <template <int> class Tile, int MR>
+void tile_any_rows_in_place(int rows, int cols, long k, const float* a, long lda,
+                            const float* bp, float* c, long ldc, bool load, const float* bias) {
+  dispatch_rows_in_place<Tile>(std::make_integer_sequence<int, MR>(), rows, cols, k, a, lda, bp,
+                               c, ldc, load, bias);
+}
+
 }  // namespace
