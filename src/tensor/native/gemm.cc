@@ -158,7 +158,8 @@ void multiply_block(const KernelSet& ks, const Operand& a, const Operand& b, lon
   long max_tiles = ks.mc / mr;
   long blocks = rows <= ks.mc * 3 / 2 ? 1 : (row_tiles + max_tiles - 1) / max_tiles;
   long block_capacity = (row_tiles + blocks - 1) / blocks * mr;
-  float* packed_a = reserve(pack_buffers.a, pack_buffers.a_size, block_capacity * depth);
+  float* packed_a =
+      in_place ? nullptr : reserve(pack_buffers.a, pack_buffers.a_size, block_capacity * depth);
   for (long block = 0; block < blocks; ++block) {
     long ic = row_tiles * block / blocks * mr;
     long block_rows = std::min(rows, row_tiles * (block + 1) / blocks * mr) - ic;
@@ -212,7 +213,8 @@ void gemm_prepacked(const KernelSet& ks, long m, long n, long k, Operand a, cons
                      k * ks.nr};
       multiply_block(ks, a, unused, 0, m, pc, std::min(kc, k - pc), jc, cols, panels, false,
                      c + jc, ldc, accumulate || residual || !first,
-                     first && bias ? bias + jc : nullptr, first && residual ? residual + jc : nullptr);
+                     first && bias ? bias + jc : nullptr,
+                     first && residual ? residual + jc : nullptr);
     }
   }
 }
