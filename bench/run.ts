@@ -31,14 +31,42 @@ const MODEL_DIR = join(BENCH_DIR, "distilbert-base");
 const RESULTS = join(ROOT, "bench", "results", "latest.md");
 const JOB_TIMEOUT_MS = 15 * 60 * 1000;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    runs: { type: "string" },
-    shapes: { type: "string" },
-  },
-});
+const HELP = `npm run bench [-- options]
+
+Runs DistilBERT-base inference on our native and wasm backends beside onnxruntime-node,
+onnxruntime-web and PyTorch (2 and 1 threads), the training step beside PyTorch's, the matrix
+multiply alone and the tokenizer beside Hugging Face's, in rounds; prints JSON lines, then the
+medians and a summary of the ratios (also written to bench/results/latest.md). The baselines
+come from $BENCH_DIR (default /tmp/distilbert-bench, made by ../shared/bench/setup.sh).
+
+Options:
+  --quick         one round, 2 runs, 1x128 and 8x128 only
+  --rounds N      rounds (default 3)
+  --runs N        timed runs per measurement (default 5)
+  --shapes LIST   batch x sequence shapes (default 1x128,8x128,1x512)
+  --help          this text`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        rounds: { type: "string" },
+        runs: { type: "string" },
+        shapes: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${HELP}`);
+    process.exit(1);
+  }
+}
+const { values } = parseOptions();
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 const quick = values.quick;
 const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 const runs = Number(values.runs ?? (quick ? 2 : 5));
