@@ -15,6 +15,9 @@
       "conditions": [
         ["target_arch=='x64'", {
           "dependencies": ["distilbert_avx2", "distilbert_avx512"]
+        }],
+        ["target_arch=='arm64'", {
+          "sources": ["set_neon.cc"]
         }]
       ]
     }

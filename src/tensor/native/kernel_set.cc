@@ -14,6 +14,10 @@ int available_kernel_sets(const KernelSet** out, int capacity) {
   if (__builtin_cpu_supports("avx512f")) add(avx512_kernel_set());
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(avx2_kernel_set());
 #endif
+#if defined(__aarch64__)
+  // NEON is part of the AArch64 baseline: every arm64 CPU runs it.
+  add(neon_kernel_set());
+#endif
   add(generic_kernel_set());
   return count;
 }

@@ -1,6 +1,6 @@
-// A kernel set: the code compiled for one instruction set (AVX-512, AVX2 + FMA, or portable C++)
-// — the matrix-multiply micro-kernel with its blocking, and the elementwise loops that gain from
-// wider vectors. One is chosen at run time from the CPU's features.
+// A kernel set: the code compiled for one instruction set (AVX-512, AVX2 + FMA, NEON on arm64, or
+// portable C++) — the matrix-multiply micro-kernel with its blocking, and the elementwise loops
+// that gain from wider vectors. One is chosen at run time from the CPU's features.
 
 #pragma once
 
@@ -60,4 +60,7 @@ const KernelSet& generic_kernel_set();
 #if defined(__x86_64__) || defined(_M_X64)
 const KernelSet& avx2_kernel_set();
 const KernelSet& avx512_kernel_set();
+#endif
+#if defined(__aarch64__)
+const KernelSet& neon_kernel_set();
 #endif
