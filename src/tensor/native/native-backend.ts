@@ -209,7 +209,7 @@ export function loadNativeAddon(): NativeAddon {
   return addon;
 }
 
-/** The micro-kernel sets this CPU can run, fastest first: avx512, avx2, generic (arm64: neon, generic). */
+/** Kernel sets this CPU can run, fastest first: avx512, avx2, generic (arm64: neon, generic). */
 export function nativeKernelSets(): string[] {
   return loadNativeAddon().kernelSets();
 }
