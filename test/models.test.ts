@@ -182,6 +182,8 @@ test("a saved model loads back with the same outputs (F32 exactly, F16 closely)"
       assert.equal(reloaded.architecture, "BertForMaskedLM");
       const diff = maxAbsDiff(reloaded.forward(inputs).logits as Float32Array, expected);
       assert.ok(dtype === "F32" ? diff === 0 : diff < 0.05, `${dtype}: ${diff}`);
+      const written = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+      assert.equal(written.dtype, dtype === "F16" ? "float16" : "float32");
     } finally {
       rmSync(dir, { recursive: true });
     }

@@ -229,7 +229,7 @@ export function saveWeights(
     tensors[name] = { dtype, shape, data };
   }
   writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
-  saveConfig(config, dir);
+  saveConfig(config, dir, dtype);
 }
 
 /** The weights as a source models can be created from. */

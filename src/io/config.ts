@@ -20,7 +20,15 @@ export function loadConfig(dir: string): ModelConfig {
   return parseConfigText(text, path);
 }
 
-/** Writes DIR/config.json atomically. */
-export function saveConfig(config: ModelConfig, dir: string): void {
-  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(configToJSON(config), null, 2)}\n`);
+/**
+ * Writes DIR/config.json atomically; `weightsDtype` records the stored weights' dtype under
+ * transformers' key `dtype` (replacing an older `torch_dtype`).
+ */
+export function saveConfig(config: ModelConfig, dir: string, weightsDtype?: "F32" | "F16"): void {
+  const json = configToJSON(config);
+  if (weightsDtype) {
+    delete json.torch_dtype;
+    json.dtype = weightsDtype === "F16" ? "float16" : "float32";
+  }
+  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(json, null, 2)}\n`);
 }

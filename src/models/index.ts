@@ -57,7 +57,7 @@ export function saveModel(
     tensors[param.name] = { dtype: options.dtype ?? "F32", shape: param.shape, data: param.data };
   }
   writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
-  saveConfig({ ...config, architectures: [model.architecture] }, dir);
+  saveConfig({ ...config, architectures: [model.architecture] }, dir, options.dtype ?? "F32");
 }
 
 export { BERT_ARCHITECTURES } from "./bert.js";
