@@ -102,7 +102,12 @@ export class RowMaskedLM {
       gathered.set(outputs.lastHiddenState.subarray(r * h, (r + 1) * h), i * h);
     }
     const headOutputs: ModelOutputs = { lastHiddenState: gathered };
-    this.head.forward(this.pool, gathered, this.run(rows.length), headOutputs);
+    this.head.forward(
+      this.pool,
+      gathered,
+      this.run(rows.length, options.train ?? false),
+      headOutputs,
+    );
     this.last = { rows, hiddenRows: inputs.batch * inputs.seq };
     return { lastHiddenState: outputs.lastHiddenState, logits: headOutputs.logits as Float32Array };
   }
@@ -117,7 +122,7 @@ export class RowMaskedLM {
     const h = this.config.hiddenSize;
     this.enableGradients();
     const dGathered = this.pool.zeroed("grad.rows.hidden", rows.length * h);
-    this.head.backward(this.pool, { dLogits }, this.run(rows.length), dGathered);
+    this.head.backward(this.pool, { dLogits }, this.run(rows.length, true), dGathered);
     for (let i = 0; i < rows.length; i++) {
       const offset = rows[i] * h;
       for (let d = 0; d < h; d++) dLastHiddenState[offset + d] += dGathered[i * h + d];
@@ -150,7 +155,7 @@ export class RowMaskedLM {
     return out;
   }
 
-  private run(rows: number) {
-    return { batch: 1, seq: rows, choices: 1, rng: null };
+  private run(rows: number, train: boolean) {
+    return { batch: 1, seq: rows, choices: 1, rng: null, train };
   }
 }

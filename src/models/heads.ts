@@ -41,6 +41,8 @@ export interface HeadRun {
   choices: number;
   /** Dropout generator; null when dropout is off. */
   rng: Rng | null;
+  /** A training forward; otherwise the backend may keep the head's weights packed. */
+  train: boolean;
 }
 
 export interface Head {
@@ -118,13 +120,14 @@ export class MaskedLMHead implements Head {
     const normed = pool.get("mlm.normed", rows * h);
     const mean = pool.get("mlm.mean", rows);
     const rstd = pool.get("mlm.rstd", rows);
-    linearForward(b, this.dense, hidden, transformed, rows);
+    linearForward(b, this.dense, hidden, transformed, rows, { inference: !run.train });
     activationForward(b, this.activation, transformed, activated, rows * h);
     layerNormForward(b, this.norm, activated, normed, mean, rstd, rows);
     const logits = pool.get("mlm.logits", rows * vocab);
     b.matmul(normed, this.word.data, logits, rows, vocab, h, {
       transB: true,
       bias: this.decoderBias.data,
+      constantB: !run.train,
     });
     outputs.logits = logits;
     this.saved = { hidden, transformed, activated, normed, mean, rstd };
@@ -205,7 +208,7 @@ export class FirstTokenHead implements Head {
     const pooled = pool.get("cls.pooled", run.batch * h);
     firstTokenForward(hidden, pooled, run.batch, run.seq, h);
     const pre = pool.get("cls.pre", run.batch * h);
-    linearForward(b, this.pre, pooled, pre, run.batch);
+    linearForward(b, this.pre, pooled, pre, run.batch, { inference: !run.train });
     const activated = pool.get("cls.activated", run.batch * h);
     if (this.preActivation === "relu") {
       activationForward(b, "relu", pre, activated, run.batch * h);
@@ -219,7 +222,7 @@ export class FirstTokenHead implements Head {
     }
     const { out: dropped, mask } = applyDropout(pool, "cls.drop", run.rng, this.dropout, activated);
     const logits = pool.get("cls.logits", run.batch * this.classifier.outDim);
-    linearForward(b, this.classifier, dropped, logits, run.batch);
+    linearForward(b, this.classifier, dropped, logits, run.batch, { inference: !run.train });
     outputs.logits = logits;
     this.saved = { hidden, pooled, pre, activated, dropped, mask };
   }
@@ -285,7 +288,9 @@ export class TokenClassificationHead implements Head {
     const rows = run.batch * run.seq;
     const { out: dropped, mask } = applyDropout(pool, "tok.drop", run.rng, this.dropout, hidden);
     const logits = pool.get("tok.logits", rows * this.classifier.outDim);
-    linearForward(this.backend, this.classifier, dropped, logits, rows);
+    linearForward(this.backend, this.classifier, dropped, logits, rows, {
+      inference: !run.train,
+    });
     outputs.logits = logits;
     this.saved = { dropped, mask };
   }
@@ -337,7 +342,7 @@ export class QuestionAnsweringHead implements Head {
     const rows = run.batch * run.seq;
     const { out: dropped, mask } = applyDropout(pool, "qa.drop", run.rng, this.dropout, hidden);
     const both = pool.get("qa.logits", rows * 2);
-    linearForward(this.backend, this.qaOutputs, dropped, both, rows);
+    linearForward(this.backend, this.qaOutputs, dropped, both, rows, { inference: !run.train });
     const start = pool.get("qa.start", rows);
     const end = pool.get("qa.end", rows);
     for (let r = 0; r < rows; r++) {

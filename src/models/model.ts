@@ -73,7 +73,7 @@ export class TransformerModel implements Model {
     const outputs: ModelOutputs = { lastHiddenState: hiddenStates[hiddenStates.length - 1] };
     if (options.outputHiddenStates) outputs.hiddenStates = hiddenStates;
     if (keepAttentions) outputs.attentions = encoderTape.layers.map((layer) => layer.probs);
-    const run: HeadRun = { batch, seq, choices, rng };
+    const run: HeadRun = { batch, seq, choices, rng, train };
     this.headImpl.forward(this.pool, outputs.lastHiddenState, run, outputs);
     let lossGradients: OutputGradients | null = null;
     if (labels) {
