@@ -69,12 +69,7 @@ export function prepareModel(
     sourceName: join(weightsDir, "model.safetensors"),
   });
   const writeFolder = (dir: string, dtype: "F32" | "F16" = "F32") => {
-    // config.json's dtype tells Hugging Face how the weights are stored.
-    const stored = {
-      ...config,
-      raw: { ...config.raw, dtype: dtype === "F16" ? "float16" : "float32" },
-    };
-    saveModel(model, stored, dir, { dtype });
+    saveModel(model, config, dir, { dtype });
     for (const name of TOKENIZER_FILES) {
       const source = join(modelDir, name);
       if (existsSync(source)) writeFileAtomic(join(dir, name), readFileSync(source));
