@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadModel } from "../src/models/index.js";
+import { loadModel, type ModelLabels } from "../src/models/index.js";
 import type { Activation, Backend } from "../src/tensor/backend.js";
 import { NativeBackend, nativeKernelSets } from "../src/tensor/native/native-backend.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
@@ -181,59 +181,56 @@ test("matmul with constantB: a packed copy is only found for the same view and s
   });
 });
 
+const TRAIN_BATCH = 2;
+const TRAIN_SEQ = 7;
+const TRAIN_INPUTS = {
+  inputIds: Int32Array.from({ length: TRAIN_BATCH * TRAIN_SEQ }, (_, i) => 1 + ((i * 37) % 90)),
+  batch: TRAIN_BATCH,
+  seq: TRAIN_SEQ,
+};
+
+/**
+ * The fixture's logits after two AdamW steps on TRAIN_INPUTS; with `inferFirst`, after an
+ * inference forward first (whose logits are `before`, and which the first step must change).
+ */
+function trainTwoSteps(
+  backend: Backend,
+  fixture: string,
+  labels: ModelLabels,
+  inferFirst: boolean,
+): { before: Float32Array | null; after: Float32Array } {
+  const model = loadModel(`${MODEL_FIXTURES}/${fixture}`, { backend });
+  const optimizer = new AdamW(backend, model.parameters, { weightDecay: 0.01 });
+  const logits = () => (model.forward(TRAIN_INPUTS).logits as Float32Array).slice();
+  const before = inferFirst ? logits() : null;
+  for (let step = 0; step < 2; step++) {
+    model.zeroGradients();
+    model.forward(TRAIN_INPUTS, labels, { train: true, dropout: false });
+    model.backward();
+    optimizer.update(0.05);
+    if (before && step === 0) assert.notDeepEqual(logits(), before, "the step changed the logits");
+  }
+  return { before, after: logits() };
+}
+
 test("inference, two training steps, inference: the weights inference packed are repacked", () => {
-  const batch = 2;
-  const seq = 7;
-  const inputs = {
-    inputIds: Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 37) % 90)),
-    batch,
-    seq,
-  };
   const labels = { labels: Int32Array.from([0, 2]) };
   compare((backend) => {
-    const model = loadModel(`${MODEL_FIXTURES}/distilbert-seqcls`, { backend });
-    const optimizer = new AdamW(backend, model.parameters, { weightDecay: 0.01 });
-    const logits = () => (model.forward(inputs).logits as Float32Array).slice();
-    const before = logits();
-    for (let step = 0; step < 2; step++) {
-      model.zeroGradients();
-      model.forward(inputs, labels, { train: true, dropout: false });
-      model.backward();
-      optimizer.update(0.05);
-      if (step === 0) assert.notDeepEqual(logits(), before, "the step changed the logits");
-    }
-    return { before, after: logits() };
+    const { before, after } = trainTwoSteps(backend, "distilbert-seqcls", labels, true);
+    return { before: before as Float32Array, after };
   });
 });
 
 test("a masked LM trained after inference equals one trained without: the tied projection is repacked", () => {
-  const batch = 2;
-  const seq = 7;
-  const inputs = {
-    inputIds: Int32Array.from({ length: batch * seq }, (_, i) => 1 + ((i * 37) % 90)),
-    batch,
-    seq,
+  const labels = {
+    labels: Int32Array.from({ length: TRAIN_BATCH * TRAIN_SEQ }, (_, i) => (i % 3 ? -100 : i)),
   };
-  const labels = { labels: Int32Array.from({ length: batch * seq }, (_, i) => (i % 3 ? -100 : i)) };
   // Bit-equality between the two runs on one backend: a stale packed weight would differ by the
   // training step's whole effect.
-  const train = (backend: Backend, inferFirst: boolean) => {
-    const model = loadModel(`${MODEL_FIXTURES}/distilbert-mlm`, { backend });
-    const optimizer = new AdamW(backend, model.parameters, { weightDecay: 0.01 });
-    const logits = () => (model.forward(inputs).logits as Float32Array).slice();
-    const before = inferFirst ? logits() : null;
-    for (let step = 0; step < 2; step++) {
-      model.zeroGradients();
-      model.forward(inputs, labels, { train: true, dropout: false });
-      model.backward();
-      optimizer.update(0.05);
-      if (before && step === 0)
-        assert.notDeepEqual(logits(), before, "the step changed the logits");
-    }
-    return logits();
-  };
   for (const { label, backend } of natives) {
-    assert.deepEqual(train(backend, true), train(backend, false), label);
+    const afterInference = trainTwoSteps(backend, "distilbert-mlm", labels, true).after;
+    const trainedOnly = trainTwoSteps(backend, "distilbert-mlm", labels, false).after;
+    assert.deepEqual(afterInference, trainedOnly, label);
   }
 });
 
