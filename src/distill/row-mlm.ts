@@ -83,7 +83,8 @@ export class RowMaskedLM {
       aliases: (name) => (name === keys.bias ? keys.biasAliases : []),
       initializeMissingHead: false,
       initializerRange: config.initializerRange,
-      seed: 0,
+      int8: false,
+    seed: 0,
     });
     return new RowMaskedLM(config, encoder, headFactory);
   }

@@ -169,6 +169,16 @@ export class SafetensorsFile {
     }
   }
 
+  /** An I8 tensor's values, a view of the file's bytes. */
+  int8(name: string): Int8Array {
+    const entry = this.entry(name);
+    if (entry.dtype !== "I8") {
+      throw new UserError(`${this.path}: tensor '${name}' is ${entry.dtype}, but int8 was expected`);
+    }
+    const bytes = this.raw(entry);
+    return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
   /** The tensor as int32, from any integer or bool dtype; I64 values must fit in int32. */
   int32(name: string): Int32Array {
     const entry = this.entry(name);
@@ -268,6 +278,10 @@ export class Checkpoint {
     return this.file(name).int32(name);
   }
 
+  int8(name: string): Int8Array {
+    return this.file(name).int8(name);
+  }
+
   private file(name: string): SafetensorsFile {
     const file = this.owner.get(name);
     if (!file) {
@@ -279,9 +293,9 @@ export class Checkpoint {
 }
 
 export interface TensorToWrite {
-  dtype: "F32" | "F16" | "I64";
+  dtype: "F32" | "F16" | "I64" | "I8";
   shape: number[];
-  data: Float32Array | Int32Array | BigInt64Array | number[];
+  data: Float32Array | Int32Array | Int8Array | BigInt64Array | number[];
 }
 
 function encodeTensor(name: string, tensor: TensorToWrite): Uint8Array {
@@ -301,6 +315,8 @@ function encodeTensor(name: string, tensor: TensorToWrite): Uint8Array {
       for (let i = 0; i < count; i++) out[i] = float32ToFloat16(Number(tensor.data[i]));
       return new Uint8Array(out.buffer);
     }
+    case "I8":
+      return new Uint8Array(Int8Array.from(tensor.data as ArrayLike<number>).buffer);
     case "I64": {
       const out = new BigInt64Array(count);
       for (let i = 0; i < count; i++) out[i] = BigInt(tensor.data[i]);

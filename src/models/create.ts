@@ -5,11 +5,12 @@
 
 import { UserError } from "../errors.js";
 import type { ModelConfig } from "../io/config-format.js";
+import { checkQuantizationConfig } from "../io/quantization-config.js";
 import type { Backend } from "../tensor/backend.js";
 import { BERT_ARCHITECTURES, bertAliases, createBert } from "./bert.js";
 import { createDistilBert, DISTILBERT_ARCHITECTURES, distilBertAliases } from "./distilbert.js";
 import type { TransformerModel } from "./model.js";
-import type { HeadKind } from "./types.js";
+import type { HeadKind, ModelDtype } from "./types.js";
 import { ParameterFactory, type WeightSource } from "./weights.js";
 
 export type { WeightSource } from "./weights.js";
@@ -48,6 +49,11 @@ export interface CreateOptions {
   seed?: number;
   /** Names the weights in error messages. */
   sourceName?: string;
+  /**
+   * "int8": quantize float Linear weights and word embeddings (tensor/int8.ts). Weights stored as
+   * int8 are loaded as int8 either way. Default "float32".
+   */
+  dtype?: ModelDtype;
 }
 
 /**
@@ -70,6 +76,7 @@ export function createModel(
       "config.json sets tie_word_embeddings to false: a masked-LM decoder separate from the word embeddings is not supported",
     );
   }
+  checkQuantizationConfig(config.raw, options.sourceName ?? "config.json");
   const aliases = config.modelType === "distilbert" ? distilBertAliases(head) : bertAliases(head);
   const factory = new ParameterFactory(backend, {
     source: weights,
@@ -78,6 +85,7 @@ export function createModel(
     initializeMissingHead: head !== configHead,
     initializerRange: config.initializerRange,
     seed: options.seed ?? 0,
+    int8: options.dtype === "int8",
   });
   return config.modelType === "distilbert"
     ? createDistilBert(config, head, factory, backend)

@@ -145,6 +145,7 @@ export class Encoder {
       [config.vocabSize, h],
       { embeddingPaddingIdx: config.padTokenId },
       "encoder",
+      true,
     );
     this.position = factory.make(
       `${names.positionEmbeddings}.weight`,
@@ -219,11 +220,11 @@ export class Encoder {
     const size = rows * h;
     const prefix = run.train ? "train.emb" : "eval.emb";
     const sum = pool.get(`${prefix}.sum`, size);
-    embeddingForward(this.word.data, run.inputIds, sum, rows, h, false);
-    embeddingForward(this.position.data, positionIds, sum, rows, h, true);
+    embeddingForward(this.word, run.inputIds, sum, rows, h, false);
+    embeddingForward(this.position, positionIds, sum, rows, h, true);
     if (this.tokenType) {
       const types = run.tokenTypeIds ?? new Int32Array(rows);
-      embeddingForward(this.tokenType.data, types, sum, rows, h, true);
+      embeddingForward(this.tokenType, types, sum, rows, h, true);
     }
     const norm = pool.get(`${prefix}.norm`, size);
     const mean = pool.get(`${prefix}.mean`, rows);

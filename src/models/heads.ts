@@ -124,11 +124,15 @@ export class MaskedLMHead implements Head {
     activationForward(b, this.activation, transformed, activated, rows * h);
     layerNormForward(b, this.norm, activated, normed, mean, rstd, rows);
     const logits = pool.get("mlm.logits", rows * vocab);
-    b.matmul(normed, this.word.data, logits, rows, vocab, h, {
-      transB: true,
-      bias: this.decoderBias.data,
-      constantB: !run.train,
-    });
+    if (this.word.int8) {
+      b.matmulInt8(normed, this.word.int8, logits, rows, { bias: this.decoderBias.data });
+    } else {
+      b.matmul(normed, this.word.data, logits, rows, vocab, h, {
+        transB: true,
+        bias: this.decoderBias.data,
+        constantB: !run.train,
+      });
+    }
     outputs.logits = logits;
     this.saved = { hidden, transformed, activated, normed, mean, rstd };
   }

@@ -4,12 +4,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig, type ModelConfig, saveConfig } from "../io/config.js";
+import { int8QuantizationConfig } from "../io/quantization-config.js";
 import { Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
 import type { Backend } from "../tensor/backend.js";
 import { ReferenceBackend } from "../tensor/reference.js";
 import { createModel } from "./create.js";
 import type { TransformerModel } from "./model.js";
-import type { HeadKind, Model } from "./types.js";
+import type { HeadKind, Model, ModelDtype } from "./types.js";
+import { scaleKey } from "./weights.js";
 
 export {
   type CreateOptions,
@@ -24,6 +26,8 @@ export interface LoadOptions {
   backend?: Backend;
   /** Build this head instead of the config's architecture. */
   head?: HeadKind;
+  /** "int8" quantizes a float model as it loads; an int8 folder loads as int8 regardless. */
+  dtype?: ModelDtype;
 }
 
 /** Loads a Hugging Face model folder (config.json + model.safetensors or shards). */
@@ -32,6 +36,7 @@ export function loadModel(dir: string, options: LoadOptions = {}): TransformerMo
   const checkpoint = Checkpoint.open(dir);
   return createModel(config, checkpoint, options.backend ?? new ReferenceBackend(), {
     head: options.head,
+    dtype: options.dtype,
     sourceName: join(dir, "model.safetensors"),
   });
 }
@@ -43,7 +48,8 @@ export interface SaveOptions {
 
 /**
  * Writes DIR/config.json (with `architectures` set to the model's) and DIR/model.safetensors,
- * each atomically, as a folder Hugging Face transformers loads.
+ * each atomically, as a folder Hugging Face transformers loads. Int8 weights are written as I8
+ * with their scales, and config.json's quantization_config says so (io/quantization-config.ts).
  */
 export function saveModel(
   model: Model,
@@ -53,11 +59,25 @@ export function saveModel(
 ): void {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, TensorToWrite> = {};
+  let int8 = false;
   for (const param of model.parameters) {
-    tensors[param.name] = { dtype: options.dtype ?? "F32", shape: param.shape, data: param.data };
+    if (param.int8) {
+      int8 = true;
+      tensors[param.name] = { dtype: "I8", shape: param.shape, data: param.int8.values };
+      tensors[scaleKey(param.name)] = {
+        dtype: "F32",
+        shape: [param.int8.rows, 1],
+        data: param.int8.scales,
+      };
+    } else {
+      tensors[param.name] = { dtype: options.dtype ?? "F32", shape: param.shape, data: param.data };
+    }
   }
   writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
-  saveConfig({ ...config, architectures: [model.architecture] }, dir, options.dtype ?? "F32");
+  const raw = { ...config.raw };
+  if (int8) raw.quantization_config = int8QuantizationConfig();
+  else delete raw.quantization_config;
+  saveConfig({ ...config, raw, architectures: [model.architecture] }, dir, options.dtype ?? "F32");
 }
 
 export { BERT_ARCHITECTURES } from "./bert.js";

@@ -3,6 +3,7 @@
 // accumulate into the parameters' gradients and overwrite (or add to, where stated) their dx.
 
 import type { Activation, Backend } from "../tensor/backend.js";
+import { dequantizeRow } from "../tensor/int8.js";
 import type { Parameter } from "./types.js";
 
 /** A PyTorch Linear: weight [out, in], bias [out]. */
@@ -43,6 +44,11 @@ export function linearForward(
   rows: number,
   options: LinearForwardOptions = {},
 ): void {
+  const { int8 } = p.weight;
+  if (int8) {
+    backend.matmulInt8(x, int8, out, rows, { bias: p.bias.data, residual: options.residual });
+    return;
+  }
   backend.matmul(x, p.weight.data, out, rows, p.outDim, p.inDim, {
     transB: true,
     bias: p.bias.data,
@@ -109,22 +115,26 @@ export function layerNormBackward(
   );
 }
 
-// ids [rows] -> out [rows, dim] = table[ids] (or += with accumulate)
+// ids [rows] -> out [rows, dim] = table[ids] (or += with accumulate); an int8 table is
+// dequantized row by row (accumulate is for float tables: position and token type)
 export function embeddingForward(
-  table: Float32Array,
+  table: Parameter,
   ids: Int32Array,
   out: Float32Array,
   rows: number,
   dim: number,
   accumulate: boolean,
 ): void {
+  const { data, int8 } = table;
   for (let r = 0; r < rows; r++) {
     const src = ids[r] * dim;
     const dst = r * dim;
-    if (accumulate) {
-      for (let i = 0; i < dim; i++) out[dst + i] += table[src + i];
+    if (int8) {
+      dequantizeRow(int8, ids[r], out, dst);
+    } else if (accumulate) {
+      for (let i = 0; i < dim; i++) out[dst + i] += data[src + i];
     } else {
-      out.set(table.subarray(src, src + dim), dst);
+      out.set(data.subarray(src, src + dim), dst);
     }
   }
 }

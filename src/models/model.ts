@@ -13,6 +13,7 @@ import type {
   Model,
   ModelInputs,
   ModelLabels,
+  ModelDtype,
   ModelOutputs,
   OutputGradients,
   Parameter,
@@ -87,7 +88,17 @@ export class TransformerModel implements Model {
     return outputs;
   }
 
+  /** "int8" when the Linear weights and word embeddings are held as int8. */
+  get dtype(): ModelDtype {
+    return this.parameters.some((param) => param.int8) ? "int8" : "float32";
+  }
+
   enableGradients(): void {
+    if (this.dtype === "int8") {
+      throw new UserError(
+        "an int8 model runs inference only: train the float model, then quantize it (`distilbert quantize`)",
+      );
+    }
     for (const param of this.parameters) {
       if (!param.grad) param.grad = this.backend.alloc(param.data.length);
     }

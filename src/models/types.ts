@@ -3,13 +3,17 @@
 
 import type { ModelConfig } from "../io/config.js";
 import type { Backend } from "../tensor/backend.js";
+import type { Int8Matrix } from "../tensor/int8.js";
 
 /** A weight under its Hugging Face key, with its gradient once training is set up. */
 export interface Parameter {
   /** The checkpoint key, e.g. `distilbert.transformer.layer.0.attention.q_lin.weight`. */
   name: string;
   shape: number[];
+  /** The float32 values; empty when the weight is held as int8 instead. */
   data: Float32Array;
+  /** An int8 model's Linear weights and word embeddings, quantized per row (tensor/int8.ts). */
+  int8?: Int8Matrix;
   /** Allocated by `enableGradients`; accumulated into by `backward`. */
   grad: Float32Array | null;
   /**
@@ -18,6 +22,11 @@ export interface Parameter {
    */
   frozen?: boolean;
 }
+
+/** How a model holds its Linear weights and word embeddings. */
+export type ModelDtype = "float32" | "int8";
+
+export const MODEL_DTYPES: readonly ModelDtype[] = ["float32", "int8"];
 
 export type HeadKind =
   | "base"

@@ -1,9 +1,13 @@
 // Creating a model's parameters: copied from a checkpoint (any float dtype, converted once into
 // the backend's memory) with every shape checked, or initialised as Hugging Face initialises them.
+// Linear weights and word embeddings may be int8 (tensor/int8.ts): stored so in the checkpoint as
+// compressed-tensors writes them (`X.weight` I8 [out, in] beside `X.weight_scale` [out, 1]), or
+// quantized here from float when the model is loaded as int8.
 
 import { UserError } from "../errors.js";
 import type { TensorInfo } from "../io/safetensors.js";
 import type { Backend } from "../tensor/backend.js";
+import { type Int8Matrix, quantizeRows } from "../tensor/int8.js";
 import { type LinearParams, type NormParams, Rng } from "./layers.js";
 import type { Parameter } from "./types.js";
 
@@ -12,6 +16,13 @@ export interface WeightSource {
   has(name: string): boolean;
   info(name: string): TensorInfo;
   float32(name: string): Float32Array;
+  /** An I8 tensor's values; sources that never hold one need not have it. */
+  int8?(name: string): Int8Array;
+}
+
+/** The key of an int8 weight's per-row scales, as compressed-tensors names it. */
+export function scaleKey(weightKey: string): string {
+  return `${weightKey}_scale`;
 }
 
 /**
@@ -34,6 +45,8 @@ export interface FactoryOptions {
   initializeMissingHead: boolean;
   initializerRange: number;
   seed: number;
+  /** Quantize float Linear weights and word embeddings to int8 as they are loaded. */
+  int8: boolean;
 }
 
 export class ParameterFactory {
@@ -49,19 +62,28 @@ export class ParameterFactory {
     this.rng = new Rng(options.seed);
   }
 
-  make(name: string, shape: number[], init: Init, part: Part): Parameter {
+  /**
+   * `quantizable`: a Linear weight or the word embeddings, which an int8 model holds as int8
+   * (per-row scales) instead of float.
+   */
+  make(name: string, shape: number[], init: Init, part: Part, quantizable = false): Parameter {
     const size = shape.reduce((a, b) => a * b, 1);
-    const data = this.backend.alloc(size);
     const { source } = this.options;
     const key = source
       ? [name, ...this.options.aliases(name)].find((k) => source.has(k))
       : undefined;
+    const int8 = quantizable && this.options.int8;
+    let data = int8 ? new Float32Array(size) : this.backend.alloc(size);
     if (source && key !== undefined) {
-      const actual = source.info(key).shape;
-      if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
-        throw new UserError(
-          `tensor '${key}' in ${this.options.sourceName} has shape [${actual.join(", ")}] but the config needs [${shape.join(", ")}]: does config.json match the weights?`,
-        );
+      const info = source.info(key);
+      this.checkShape(key, info.shape, shape);
+      if (info.dtype === "I8") {
+        if (!quantizable) {
+          throw new UserError(
+            `tensor '${key}' in ${this.options.sourceName} is int8, but only Linear weights and word embeddings can be`,
+          );
+        }
+        return this.push({ name, shape, data: new Float32Array(0), grad: null, int8: this.readInt8(source, key, shape) });
       }
       data.set(source.float32(key));
     } else if (source && (part === "encoder" || !this.options.initializeMissingHead)) {
@@ -72,9 +94,49 @@ export class ParameterFactory {
       this.initialise(data, shape, init);
       if (source) this.initialized.push(name);
     }
-    const param: Parameter = { name, shape, data, grad: null };
+    if (int8) {
+      const quantized = quantizeRows(data, shape[0], shape[1]);
+      data = new Float32Array(0);
+      return this.push({ name, shape, data, grad: null, int8: quantized });
+    }
+    return this.push({ name, shape, data, grad: null });
+  }
+
+  private push(param: Parameter): Parameter {
     this.parameters.push(param);
     return param;
+  }
+
+  private checkShape(key: string, actual: number[], shape: number[]): void {
+    if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
+      throw new UserError(
+        `tensor '${key}' in ${this.options.sourceName} has shape [${actual.join(", ")}] but the config needs [${shape.join(", ")}]: does config.json match the weights?`,
+      );
+    }
+  }
+
+  /** An int8 weight and its scales, which must be one float per row. */
+  private readInt8(source: WeightSource, key: string, shape: number[]): Int8Matrix {
+    const where = this.options.sourceName;
+    const scales = scaleKey(key);
+    if (!source.has(scales) || !source.int8) {
+      throw new UserError(
+        `tensor '${key}' in ${where} is int8 but '${scales}' is missing: the quantized folder is incomplete; quantize the float model again`,
+      );
+    }
+    const scaleShape = source.info(scales).shape;
+    const rows = shape[0];
+    if (scaleShape[0] !== rows || scaleShape.slice(1).some((d) => d !== 1)) {
+      throw new UserError(
+        `tensor '${scales}' in ${where} has shape [${scaleShape.join(", ")}] but '${key}' needs one scale per row, [${rows}, 1]: the scales do not match the weights`,
+      );
+    }
+    return {
+      values: source.int8(key),
+      scales: Float32Array.from(source.float32(scales)),
+      rows,
+      cols: shape[1],
+    };
   }
 
   private initialise(data: Float32Array, shape: number[], init: Init): void {
@@ -113,7 +175,7 @@ export function makeLinear(
   part: Part,
 ): LinearParams {
   return {
-    weight: factory.make(`${prefix}.weight`, [outDim, inDim], "normal", part),
+    weight: factory.make(`${prefix}.weight`, [outDim, inDim], "normal", part, true),
     bias: factory.make(`${prefix}.bias`, [outDim], "zeros", part),
     inDim,
     outDim,

@@ -4,6 +4,8 @@
 //
 // Shapes use these names: rows = batch * seq tokens, hidden = heads * headDim.
 
+import type { Int8Matrix } from "./int8.js";
+
 export type BackendName = "reference" | "wasm" | "native";
 
 export type Activation = "gelu" | "relu" | "silu" | "gelu_new";
@@ -28,6 +30,13 @@ export interface MatmulOptions {
    * that change in no other way.
    */
   constantB?: boolean;
+}
+
+export interface MatmulInt8Options {
+  /** bias[n] added to every row of C. */
+  bias?: Float32Array;
+  /** [m, n] added to the result (a residual connection). */
+  residual?: Float32Array;
 }
 
 export interface AdamWStep {
@@ -62,6 +71,19 @@ export interface Backend {
     n: number,
     k: number,
     options?: MatmulOptions,
+  ): void;
+
+  /**
+   * C[m, n] = A[m, k] B^T (+ bias) (+ residual) with B an int8 weight [n, k] (int8.ts): each row
+   * of A is quantized to 8 bits first, the product summed in int32 and scaled back. The backend
+   * may keep B repacked, keyed by the object, for as long as it lives (B never changes).
+   */
+  matmulInt8(
+    a: Float32Array,
+    b: Int8Matrix,
+    c: Float32Array,
+    m: number,
+    options?: MatmulInt8Options,
   ): void;
 
   /**

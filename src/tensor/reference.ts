@@ -7,8 +7,10 @@ import {
   type Backend,
   type LogitLossScales,
   MASKED_SCORE,
+  type MatmulInt8Options,
   type MatmulOptions,
 } from "./backend.js";
+import { type Int8Matrix, quantizeActivationRow } from "./int8.js";
 import { logitLossesReference } from "./logit-losses.js";
 import { activationDerivative, activationValue } from "./math.js";
 
@@ -41,6 +43,34 @@ export class ReferenceBackend implements Backend {
         if (bias) sum += bias[j];
         const start = residual ? residual[i * n + j] : accumulate ? c[i * n + j] : 0;
         c[i * n + j] = accumulate || residual ? start + sum : sum;
+      }
+    }
+  }
+
+  matmulInt8(
+    a: Float32Array,
+    b: Int8Matrix,
+    c: Float32Array,
+    m: number,
+    options: MatmulInt8Options = {},
+  ): void {
+    const { rows: n, cols: k, values, scales } = b;
+    const { bias, residual } = options;
+    const columnSums = new Int32Array(n);
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k; p++) columnSums[j] += values[j * k + p];
+    }
+    const row = new Uint8Array(k);
+    for (let i = 0; i < m; i++) {
+      const { scale, zeroPoint } = quantizeActivationRow(a, i * k, k, row);
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum += row[p] * values[j * k + p];
+        const integer = sum - zeroPoint * columnSums[j];
+        let v = Math.fround(integer * Math.fround(scale * scales[j]));
+        if (bias) v += bias[j];
+        if (residual) v += residual[i * n + j];
+        c[i * n + j] = v;
       }
     }
   }

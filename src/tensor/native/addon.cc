@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gemm.h"
+#include "gemm_int8.h"
 #include "kernels.h"
 
 namespace {
@@ -75,6 +76,10 @@ struct Call {
 
   int32_t* ints(size_t i, const char* name, double needed) {
     return static_cast<int32_t*>(typed(i, name, needed, napi_int32_array, "an Int32Array"));
+  }
+
+  int8_t* int8s(size_t i, const char* name, double needed) {
+    return static_cast<int8_t*>(typed(i, name, needed, napi_int8_array, "an Int8Array"));
   }
 
   uint8_t* bytes(size_t i, const char* name, double needed) {
@@ -291,6 +296,67 @@ napi_value MatmulPacked(napi_env env, napi_callback_info info) {
   return call.undefined();
 }
 
+// Marks PackedInt8 externals, so matmulInt8 can tell them from any other external.
+constexpr napi_type_tag kPackedInt8Tag = {0x3c5e8a41d2f70b96ULL, 0x91b24e7f0a6c3d58ULL};
+
+// packInt8(ctx, values, scales, n, k) -> an opaque packed int8 weight [n, k] for matmulInt8.
+napi_value PackInt8(napi_env env, napi_callback_info info) {
+  Call call(env, info, "packInt8");
+  Context* ctx = call.context();
+  long n = call.count(3, "n");
+  long k = call.count(4, "k");
+  const int8_t* values = call.int8s(1, "values", static_cast<double>(n) * k);
+  const float* scales = call.floats(2, "scales", n);
+  if (call.failed) return nullptr;
+  PackedInt8* packed = pack_int8(*ctx->kernels->int8, values, scales, n, k);
+  if (packed == nullptr) {
+    call.fail("out of memory");
+    return nullptr;
+  }
+  napi_value external;
+  napi_create_external(
+      env, packed,
+      [](napi_env env, void* data, void*) {
+        auto* packed = static_cast<PackedInt8*>(data);
+        int64_t ignored;
+        napi_adjust_external_memory(env, -packed->bytes, &ignored);
+        free_packed_int8(packed);
+      },
+      nullptr, &external);
+  napi_type_tag_object(env, external, &kPackedInt8Tag);
+  int64_t ignored;
+  napi_adjust_external_memory(env, packed->bytes, &ignored);
+  return external;
+}
+
+// matmulInt8(ctx, a, packedB, c, m, bias, residual): C[m, n] = A[m, k] B^T with B from packInt8.
+napi_value MatmulInt8(napi_env env, napi_callback_info info) {
+  Call call(env, info, "matmulInt8");
+  Context* ctx = call.context();
+  long m = call.count(4, "m");
+  if (call.failed) return nullptr;
+  bool tagged = false;
+  void* data = nullptr;
+  if (napi_check_object_type_tag(env, call.argv[2], &kPackedInt8Tag, &tagged) != napi_ok ||
+      !tagged || napi_get_value_external(env, call.argv[2], &data) != napi_ok) {
+    call.fail("packedB must come from packInt8");
+    return nullptr;
+  }
+  auto* packed = static_cast<PackedInt8*>(data);
+  if (packed->kernels != ctx->kernels->int8) {
+    call.fail("packedB was packed for another kernel set");
+    return nullptr;
+  }
+  long n = packed->n;
+  const float* a = call.floats(1, "a", static_cast<double>(m) * packed->k);
+  float* c = call.floats(3, "c", static_cast<double>(m) * n);
+  const float* bias = call.floats(5, "bias", n, true);
+  const float* residual = call.floats(6, "residual", static_cast<double>(m) * n, true);
+  if (call.failed) return nullptr;
+  gemm_int8_parallel(ctx->pool, *packed, m, a, c, bias, residual);
+  return call.undefined();
+}
+
 // attentionForward(ctx, q, k, v, keyMask, probs, out, batch, seq, heads, headDim, dropoutMask)
 napi_value AttentionForward(napi_env env, napi_callback_info info) {
   Call call(env, info, "attentionForward");
@@ -498,6 +564,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"packMatrix", nullptr, PackMatrix, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmulPacked", nullptr, MatmulPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"packInt8", nullptr, PackInt8, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmulInt8", nullptr, MatmulInt8, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, napi_default,

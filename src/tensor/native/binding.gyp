@@ -5,6 +5,8 @@
       "sources": [
         "addon.cc",
         "gemm.cc",
+        "gemm_int8.cc",
+        "int8_generic.cc",
         "set_generic.cc",
         "kernel_set.cc",
         "kernels.cc",
@@ -28,7 +30,7 @@
         {
           "target_name": "distilbert_avx2",
           "type": "static_library",
-          "sources": ["set_avx2.cc"],
+          "sources": ["set_avx2.cc", "int8_avx2.cc"],
           "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-fopenmp-simd", "-mavx2", "-mfma"],
           "cflags_cc": ["-std=c++17"],
           "xcode_settings": {"OTHER_CFLAGS": ["-mavx2", "-mfma"]}

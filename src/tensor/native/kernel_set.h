@@ -4,6 +4,8 @@
 
 #pragma once
 
+#include "int8.h"
+
 enum class Activation { kGelu = 0, kRelu = 1, kSilu = 2, kGeluNew = 3 };
 
 struct LogitLossScales {
@@ -50,6 +52,8 @@ struct KernelSet {
                          float* scratch, long n, const LogitLossScales& scales, float* losses);
   // tile reading A in place, where the set has one that is as fast (null: A is packed).
   MicroKernelInPlace tile_in_place;
+  // The int8 products' kernels (int8.h).
+  const Int8Kernels* int8;
 };
 
 // The kernel sets compiled into this binary, best first; only those the CPU can run.

@@ -4,7 +4,15 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Activation, AdamWStep, Backend, LogitLossScales, MatmulOptions } from "../backend.js";
+import type {
+  Activation,
+  AdamWStep,
+  Backend,
+  LogitLossScales,
+  MatmulInt8Options,
+  MatmulOptions,
+} from "../backend.js";
+import type { Int8Matrix } from "../int8.js";
 
 /** The addon's exports (see addon.cc for each function's arguments). */
 interface NativeAddon {
@@ -42,6 +50,22 @@ interface NativeAddon {
     k: number,
     transA: boolean,
     accumulate: boolean,
+    bias: Float32Array | undefined,
+    residual: Float32Array | undefined,
+  ): void;
+  packInt8(
+    ctx: NativeContext,
+    values: Int8Array,
+    scales: Float32Array,
+    n: number,
+    k: number,
+  ): PackedInt8;
+  matmulInt8(
+    ctx: NativeContext,
+    a: Float32Array,
+    packedB: PackedInt8,
+    c: Float32Array,
+    m: number,
     bias: Float32Array | undefined,
     residual: Float32Array | undefined,
   ): void;
@@ -161,6 +185,9 @@ type NativeContext = { readonly __nativeContext: unique symbol };
 /** An opaque handle to a matrix the addon packed for one kernel set's micro-kernel. */
 type PackedMatrix = { readonly __packedMatrix: unique symbol };
 
+/** An int8 weight the addon packed for one kernel set's int8 tile. */
+type PackedInt8 = { readonly __packedInt8: unique symbol };
+
 /** A weight packed for matmul's `constantB`: which part of its buffer, and as what operand. */
 interface PackedWeight {
   byteOffset: number;
@@ -177,6 +204,9 @@ interface PackedWeight {
  * of them drops a stale copy. Weak: a packed copy lives as long as its weight's buffer.
  */
 const packedWeights = new WeakMap<ArrayBufferLike, PackedWeight[]>();
+
+/** Int8 weights packed, by weight and kernel set; a packed copy lives as long as its weight. */
+const packedInt8 = new WeakMap<Int8Matrix, Map<string, PackedInt8>>();
 
 const ACTIVATION_CODES: Record<Activation, number> = { gelu: 0, relu: 1, silu: 2, gelu_new: 3 };
 
@@ -256,6 +286,26 @@ export class NativeBackend implements Backend {
     } else {
       this.addon.matmul(this.ctx, a, b, c, m, n, k, transA, transB, accumulate, bias, residual);
     }
+  }
+
+  matmulInt8(
+    a: Float32Array,
+    b: Int8Matrix,
+    c: Float32Array,
+    m: number,
+    options: MatmulInt8Options = {},
+  ): void {
+    let bySet = packedInt8.get(b);
+    if (!bySet) {
+      bySet = new Map();
+      packedInt8.set(b, bySet);
+    }
+    let packed = bySet.get(this.kernelSet);
+    if (!packed) {
+      packed = this.addon.packInt8(this.ctx, b.values, b.scales, b.rows, b.cols);
+      bySet.set(this.kernelSet, packed);
+    }
+    this.addon.matmulInt8(this.ctx, a, packed, c, m, options.bias, options.residual);
   }
 
   /** b packed as matmul's op(B)[k, n], from the cache or packed now and cached. */

@@ -71,6 +71,6 @@ const KernelSet& avx2_kernel_set() {
   static const KernelSet set = {"avx2", kMR, kNR, 120, 256, 2048, &tile_any_rows<Avx2Tile, kMR>, &activation_forward,
                                 &activation_backward, &softmax_row,
                                 &layer_norm_row, &layer_norm_backward_row,
-                                &logit_loss_row, nullptr};
+                                &logit_loss_row, nullptr, &avx2_int8_kernels()};
   return set;
 }

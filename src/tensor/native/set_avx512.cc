@@ -97,6 +97,8 @@ const KernelSet& avx512_kernel_set() {
                                 &activation_backward, &softmax_row,
                                 &layer_norm_row, &layer_norm_backward_row,
                                 &logit_loss_row,
-                                &tile_any_rows_in_place<Avx512TileInPlace, kMR>};
+                                &tile_any_rows_in_place<Avx512TileInPlace, kMR>,
+                                // Every AVX-512 CPU has AVX2; VNNI kernels would go here.
+                                &avx2_int8_kernels()};
   return set;
 }

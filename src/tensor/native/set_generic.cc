@@ -40,6 +40,6 @@ const KernelSet& generic_kernel_set() {
                                 &tile_any_rows<GenericTile, kMR>, &activation_forward,
                                 &activation_backward, &softmax_row,
                                 &layer_norm_row, &layer_norm_backward_row,
-                                &logit_loss_row, nullptr};
+                                &logit_loss_row, nullptr, &generic_int8_kernels()};
   return set;
 }

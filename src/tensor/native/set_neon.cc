@@ -97,6 +97,6 @@ const KernelSet& neon_kernel_set() {
                                 &tile_any_rows<NeonTile, kMR>, &activation_forward,
                                 &activation_backward, &softmax_row,
                                 &layer_norm_row, &layer_norm_backward_row,
-                                &logit_loss_row, nullptr};
+                                &logit_loss_row, nullptr, &generic_int8_kernels()};
   return set;
 }

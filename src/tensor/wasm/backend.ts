@@ -2,7 +2,15 @@
 // memory by the calling thread plus worker threads. Arrays from `alloc` live in that memory and
 // are used in place; other arrays are copied in and out.
 
-import type { Activation, AdamWStep, Backend, LogitLossScales, MatmulOptions } from "../backend.js";
+import type {
+  Activation,
+  AdamWStep,
+  Backend,
+  LogitLossScales,
+  MatmulInt8Options,
+  MatmulOptions,
+} from "../backend.js";
+import type { Int8Matrix } from "../int8.js";
 import { logitLossesReference } from "../logit-losses.js";
 import { CONTROL } from "./control.js";
 import { WasmHeap } from "./heap.js";
@@ -13,6 +21,8 @@ import { ThreadPool } from "./pool.js";
 
 const KERNELS = [
   "matmul",
+  "quantizeRowsInt8",
+  "matmulInt8",
   "attentionForward",
   "attentionBackward",
   "layerNormForward",
@@ -33,6 +43,23 @@ const MIN_PARALLEL_FLOPS = 1 << 18;
 const MIN_PARALLEL_ELEMENTS = 1 << 15;
 
 const INITIAL_PAGES = 256;
+
+/** An int8 weight packed in the heap for matmulInt8 (assembly/int8.ts): byte offsets. */
+interface PackedInt8 {
+  values: number;
+  scales: number;
+  sums: number;
+  kp: number;
+}
+
+/** Where one call's quantized rows of A live: byte offsets, and how many bytes there is room for. */
+interface QuantizedRows {
+  values: number;
+  scales: number;
+  zeros: number;
+  capacity: number;
+  rows: number;
+}
 
 export interface WasmBackendOptions {
   /** Threads including the caller; default: the machine's cores. */
@@ -55,11 +82,14 @@ export class WasmBackend implements Backend {
   private workspace = 0;
   private workspaceStride = 0;
   private readonly results: Float64Array;
+  private readonly packedInt8 = new WeakMap<Int8Matrix, PackedInt8>();
+  private quantized: QuantizedRows = { values: 0, scales: 0, zeros: 0, capacity: 0, rows: 0 };
 
   private constructor(
     private readonly heap: WasmHeap,
     private readonly pool: ThreadPool,
     private readonly matmulWorkspaceBytes: number,
+    private readonly int8PanelWidth: number,
   ) {
     this.operands = new Operands(heap);
     this.ensureWorkspace(matmulWorkspaceBytes);
@@ -75,8 +105,9 @@ export class WasmBackend implements Backend {
     const module = await kernelModule();
     const heap = new WasmHeap(INITIAL_PAGES, CONTROL.bytes);
     const pool = await ThreadPool.create(module, heap, [...KERNELS], threads);
-    const workspaceBytes = (pool.instance.exports.matmulWorkspaceBytes as () => number)();
-    return new WasmBackend(heap, pool, workspaceBytes);
+    const exports = pool.instance.exports;
+    const workspaceBytes = (exports.matmulWorkspaceBytes as () => number)();
+    return new WasmBackend(heap, pool, workspaceBytes, (exports.int8PanelWidth as () => number)());
   }
 
   get threads(): number {
@@ -116,6 +147,92 @@ export class WasmBackend implements Backend {
       this.workspaceStride,
     ];
     this.run("matmul", args, m * n * k >= MIN_PARALLEL_FLOPS);
+  }
+
+  matmulInt8(
+    a: Float32Array,
+    b: Int8Matrix,
+    c: Float32Array,
+    m: number,
+    options: MatmulInt8Options = {},
+  ): void {
+    const packed = this.packInt8(b);
+    const { rows: n, cols: k } = b;
+    const { kp } = packed;
+    const q = this.quantizedRows(m, kp);
+    const ops = this.operands;
+    this.run(
+      "quantizeRowsInt8",
+      [ops.input(a), q.values, q.scales, q.zeros, m, k, kp],
+      m * k >= MIN_PARALLEL_ELEMENTS,
+    );
+    const args = [
+      q.values,
+      q.scales,
+      q.zeros,
+      packed.values,
+      packed.scales,
+      packed.sums,
+      ops.output(c),
+      m,
+      n,
+      kp,
+      ops.optional(options.bias),
+      ops.optional(options.residual),
+      this.workspace,
+      this.workspaceStride,
+    ];
+    this.run("matmulInt8", args, m * n * k >= MIN_PARALLEL_FLOPS);
+  }
+
+  /** b packed once into the heap: panels of int8PanelWidth columns, each kp / 2 steps of pairs. */
+  private packInt8(b: Int8Matrix): PackedInt8 {
+    const found = this.packedInt8.get(b);
+    if (found) return found;
+    const { rows: n, cols: k, values, scales } = b;
+    const width = this.int8PanelWidth;
+    const kp = Math.ceil(k / 4) * 4;
+    const columns = Math.ceil(n / width) * width;
+    const packed: PackedInt8 = {
+      values: this.heap.allocate(columns * kp),
+      scales: this.heap.allocate(4 * columns),
+      sums: this.heap.allocate(4 * columns),
+      kp,
+    };
+    const buffer = this.heap.memory.buffer;
+    const out = new Int8Array(buffer, packed.values, columns * kp);
+    const sums = new Int32Array(buffer, packed.sums, columns);
+    new Float32Array(buffer, packed.scales, columns).set(scales.subarray(0, n));
+    for (let j = 0; j < n; j++) {
+      const panel = Math.floor(j / width) * width * kp;
+      const lane = 2 * (j % width);
+      let sum = 0;
+      for (let p = 0; p < k; p++) {
+        const value = values[j * k + p];
+        out[panel + (p >> 1) * 2 * width + lane + (p & 1)] = value;
+        sum += value;
+      }
+      sums[j] = sum;
+    }
+    this.packedInt8.set(b, packed);
+    return packed;
+  }
+
+  /** Room for m quantized rows of kp values, grown (never shrunk) as calls need it. */
+  private quantizedRows(m: number, kp: number): QuantizedRows {
+    const bytes = 2 * m * kp;
+    if (bytes > this.quantized.capacity || m > this.quantized.rows) {
+      const rows = Math.max(m, this.quantized.rows);
+      const capacity = Math.max(bytes, this.quantized.capacity);
+      this.quantized = {
+        values: this.heap.allocate(capacity),
+        scales: this.heap.allocate(4 * rows),
+        zeros: this.heap.allocate(4 * rows),
+        capacity,
+        rows,
+      };
+    }
+    return this.quantized;
   }
 
   attentionForward(

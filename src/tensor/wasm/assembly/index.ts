@@ -11,4 +11,5 @@ export {
   sumRows,
 } from "./elementwise";
 export { layerNormBackward, layerNormForward } from "./layernorm";
+export { int8PanelWidth, matmulInt8, quantizeRowsInt8 } from "./int8";
 export { matmul, matmulWorkspaceBytes } from "./matmul";

@@ -1,0 +1,123 @@
+#include "gemm_int8.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+namespace {
+
+void* aligned(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
+// A quantized for one call, grown on demand and kept for the calling thread's life (the pool's
+// threads read it while the caller waits).
+struct QuantizedRows {
+  std::vector<int16_t> values;
+  std::vector<float> scales;
+  std::vector<int32_t> zeros;
+};
+
+thread_local QuantizedRows quantized_rows;
+
+// Rows of A in a block that fits in L2 beside a panel of B, a multiple of mr.
+long rows_per_block(const Int8Kernels& kernels, long kp) {
+  long rows = (128 * 1024) / (kp * static_cast<long>(sizeof(int16_t)));
+  return std::max<long>(kernels.mr, rows / kernels.mr * kernels.mr);
+}
+
+}  // namespace
+
+PackedInt8* pack_int8(const Int8Kernels& kernels, const int8_t* values, const float* scales,
+                      long n, long k) {
+  const int nr = kernels.nr;
+  long kp = int8_padded_depth(k);
+  long panels = (n + nr - 1) / nr;
+  long columns = panels * nr;
+  long value_bytes = (columns * kp + 63) / 64 * 64;
+  long bytes = value_bytes + columns * static_cast<long>(sizeof(float) + sizeof(int32_t));
+  auto* block = static_cast<int8_t*>(aligned(bytes));
+  if (block == nullptr) return nullptr;
+  auto* packed = new PackedInt8{&kernels, n, k, kp, block, nullptr, nullptr, bytes};
+  packed->scales = reinterpret_cast<float*>(block + value_bytes);
+  packed->sums = reinterpret_cast<int32_t*>(packed->scales + columns);
+  std::memset(block, 0, bytes);
+  for (long j = 0; j < n; ++j) {
+    const int8_t* row = values + j * k;
+    int8_t* panel = block + (j / nr) * nr * kp;
+    int lane = static_cast<int>(j % nr);
+    int32_t sum = 0;
+    for (long p = 0; p < k; ++p) {
+      // Step p / 2 of the panel holds each column's pair (p even, p odd).
+      panel[(p / 2) * 2 * nr + 2 * lane + (p % 2)] = row[p];
+      sum += row[p];
+    }
+    packed->scales[j] = scales[j];
+    packed->sums[j] = sum;
+  }
+  return packed;
+}
+
+void free_packed_int8(PackedInt8* packed) {
+  std::free(packed->values);
+  delete packed;
+}
+
+void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a, float* c,
+                        const float* bias, const float* residual) {
+  const Int8Kernels& kernels = *b.kernels;
+  const long n = b.n;
+  const long k = b.k;
+  const long kp = b.kp;
+  const int mr = kernels.mr;
+  const int nr = kernels.nr;
+  QuantizedRows& q = quantized_rows;
+  if (q.values.size() < static_cast<size_t>(m * kp)) q.values.resize(m * kp);
+  if (q.scales.size() < static_cast<size_t>(m)) {
+    q.scales.resize(m);
+    q.zeros.resize(m);
+  }
+  int16_t* qa = q.values.data();
+  float* a_scale = q.scales.data();
+  int32_t* a_zero = q.zeros.data();
+
+  const int threads = pool.threads();
+  const long row_chunk = std::max<long>(1, (m + 4 * threads - 1) / (4 * threads));
+  const int quantize_tasks = static_cast<int>((m + row_chunk - 1) / row_chunk);
+  parallel_for(pool, quantize_tasks, [&](int t) {
+    long end = std::min(m, (t + 1) * row_chunk);
+    for (long i = t * row_chunk; i < end; ++i) {
+      kernels.quantize_row(a + i * k, k, kp, qa + i * kp, a_scale + i, a_zero + i);
+    }
+  });
+
+  const long panels = (n + nr - 1) / nr;
+  const long block_rows = rows_per_block(kernels, kp);
+  const long row_blocks = (m + block_rows - 1) / block_rows;
+  const long wanted = (4L * threads + row_blocks - 1) / row_blocks;
+  const long column_chunks = std::min(panels, std::max<long>(1, wanted));
+  const long panels_per_chunk = (panels + column_chunks - 1) / column_chunks;
+  const int tasks = static_cast<int>(row_blocks * column_chunks);
+  parallel_for(pool, tasks, [&](int t) {
+    long i0 = (t / column_chunks) * block_rows;
+    long i1 = std::min(m, i0 + block_rows);
+    long first = (t % column_chunks) * panels_per_chunk;
+    long last = std::min(panels, first + panels_per_chunk);
+    for (long panel = first; panel < last; ++panel) {
+      long j = panel * nr;
+      int cols = static_cast<int>(std::min<long>(nr, n - j));
+      const int8_t* bp = b.values + panel * nr * kp;
+      for (long i = i0; i < i1; i += mr) {
+        int rows = static_cast<int>(std::min<long>(mr, i1 - i));
+        Int8Epilogue e = {a_scale + i,
+                          a_zero + i,
+                          b.scales + j,
+                          b.sums + j,
+                          bias ? bias + j : nullptr,
+                          residual ? residual + i * n + j : nullptr};
+        kernels.tile(rows, cols, kp, qa + i * kp, kp, bp, e, c + i * n + j, n);
+      }
+    }
+  });
+}

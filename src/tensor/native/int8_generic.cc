@@ -1,0 +1,55 @@
+// The portable int8 kernels in plain C++, for CPUs without a vector set of their own.
+
+#include <cstring>
+
+#include "int8.h"
+#include "int8_scalar.h"
+
+namespace {
+
+constexpr int kMR = 4;
+constexpr int kNR = 16;
+
+void quantize_row(const float* x, long k, long kp, int16_t* out, float* scale,
+                  int32_t* zero_point) {
+  float lo = 0.0f;
+  float hi = 0.0f;
+  for (long p = 0; p < k; ++p) {
+    lo = std::min(lo, x[p]);
+    hi = std::max(hi, x[p]);
+  }
+  RowRange range = row_range(lo, hi);
+  for (long p = 0; p < k; ++p) out[p] = quantize_value(x[p], range);
+  for (long p = k; p < kp; ++p) out[p] = 0;
+  *scale = range.scale;
+  *zero_point = range.zero_point;
+}
+
+void tile(int rows, int cols, long kp, const int16_t* a, long lda, const int8_t* bp,
+          const Int8Epilogue& e, float* c, long ldc) {
+  int32_t acc[kMR][kNR] = {};
+  for (long p = 0; p < kp; p += 2) {
+    const int8_t* b = bp + p * kNR;
+    for (int r = 0; r < rows; ++r) {
+      int32_t a0 = a[r * lda + p];
+      int32_t a1 = a[r * lda + p + 1];
+      for (int j = 0; j < kNR; ++j) acc[r][j] += a0 * b[2 * j] + a1 * b[2 * j + 1];
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    for (int j = 0; j < cols; ++j) {
+      float sum = static_cast<float>(acc[r][j] - e.a_zero[r] * e.b_sum[j]);
+      float value = sum * (e.a_scale[r] * e.b_scale[j]);
+      if (e.bias) value += e.bias[j];
+      if (e.residual) value += e.residual[r * ldc + j];
+      c[r * ldc + j] = value;
+    }
+  }
+}
+
+}  // namespace
+
+const Int8Kernels& generic_int8_kernels() {
+  static const Int8Kernels kernels = {"generic", kMR, kNR, &tile, &quantize_row};
+  return kernels;
+}

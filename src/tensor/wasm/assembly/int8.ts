@@ -1,0 +1,230 @@
+// Int8 products C[m, n] = A[m, k] B^T (src/tensor/int8.ts defines the arithmetic, which these
+// kernels reproduce exactly): quantizeRowsInt8 turns A into unsigned 8-bit values held as int16
+// (k padded to kp, a multiple of 4, with zeros), then matmulInt8 multiplies them with B packed in
+// panels of NR columns, each kp / 2 steps of NR x 2 int8 values, by i32x4.dot_i16x8_s: exact
+// int32 sums of two depths a lane. Both are cut into tasks (tasks.ts).
+
+import { nextTask } from "./tasks";
+
+// Register tile: MR rows x NR columns in 8 i32x4 accumulators, beside the B vectors, the broadcast
+// A pair and the product (13 of V8's 16 SIMD registers on x64).
+const MR: i32 = 4;
+const NR: i32 = 8;
+const ROW_CHUNK: i32 = 16;
+// Rows of quantized A per task, kept in L2 while the task's panels pass over them.
+const A_BLOCK_BYTES: i32 = 96 * 1024;
+// Panels of B per task.
+const BAND_PANELS: i32 = 8;
+
+/** Columns of a packed panel of B, for the packing done in JavaScript. */
+export function int8PanelWidth(): i32 {
+  return NR;
+}
+
+function quantizeRow(x: usize, out: usize, k: i32, kp: i32, scaleAt: usize, zeroAt: usize): void {
+  let lo4 = f32x4.splat(0);
+  let hi4 = f32x4.splat(0);
+  let p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const v = v128.load(x + ((<usize>p) << 2));
+    lo4 = f32x4.min(lo4, v);
+    hi4 = f32x4.max(hi4, v);
+  }
+  let lo = min<f32>(
+    min<f32>(f32x4.extract_lane(lo4, 0), f32x4.extract_lane(lo4, 1)),
+    min<f32>(f32x4.extract_lane(lo4, 2), f32x4.extract_lane(lo4, 3)),
+  );
+  let hi = max<f32>(
+    max<f32>(f32x4.extract_lane(hi4, 0), f32x4.extract_lane(hi4, 1)),
+    max<f32>(f32x4.extract_lane(hi4, 2), f32x4.extract_lane(hi4, 3)),
+  );
+  for (; p < k; p++) {
+    const v = load<f32>(x + ((<usize>p) << 2));
+    lo = min<f32>(lo, v);
+    hi = max<f32>(hi, v);
+  }
+  const scale: f32 = (hi - lo) / <f32>255;
+  const inverse: f32 = scale == 0 ? 0 : <f32>1 / scale;
+  const zero = <i32>min<f32>(255, max<f32>(0, nearest<f32>(-lo * inverse)));
+  const inverse4 = f32x4.splat(inverse);
+  const zero4 = i32x4.splat(zero);
+  const none = i32x4.splat(0);
+  const top = i32x4.splat(255);
+  for (p = 0; p + 8 <= k; p += 8) {
+    const at = x + ((<usize>p) << 2);
+    let q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at), inverse4)));
+    let q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at, 16), inverse4)));
+    q0 = i32x4.min_s(i32x4.max_s(i32x4.add(q0, zero4), none), top);
+    q1 = i32x4.min_s(i32x4.max_s(i32x4.add(q1, zero4), none), top);
+    v128.store(out + ((<usize>p) << 1), i16x8.narrow_i32x4_s(q0, q1));
+  }
+  for (; p < k; p++) {
+    const q = <i32>nearest<f32>(load<f32>(x + ((<usize>p) << 2)) * inverse) + zero;
+    store<i16>(out + ((<usize>p) << 1), <i16>min<i32>(255, max<i32>(0, q)));
+  }
+  for (; p < kp; p++) store<i16>(out + ((<usize>p) << 1), 0);
+  store<f32>(scaleAt, scale);
+  store<i32>(zeroAt, zero);
+}
+
+/** Rows of a [m, k] -> qa [m, kp] (int16), scales [m] (f32) and zero points [m] (i32). */
+export function quantizeRowsInt8(
+  a: usize,
+  qa: usize,
+  scales: usize,
+  zeros: usize,
+  m: i32,
+  k: i32,
+  kp: i32,
+  _tid: i32,
+): void {
+  const tasks = (m + ROW_CHUNK - 1) / ROW_CHUNK;
+  for (let task = nextTask(); task < tasks; task = nextTask()) {
+    const end = min<i32>(m, (task + 1) * ROW_CHUNK);
+    for (let i = task * ROW_CHUNK; i < end; i++) {
+      quantizeRow(
+        a + ((<usize>i * <usize>k) << 2),
+        qa + ((<usize>i * <usize>kp) << 1),
+        k,
+        kp,
+        scales + ((<usize>i) << 2),
+        zeros + ((<usize>i) << 2),
+      );
+    }
+  }
+}
+
+// Turns one row's two accumulators into C's values at `out` (8 floats); bias and residualRow are
+// 0 when absent, bScales and bSums padded to whole panels.
+function finishRow(
+  acc0: v128,
+  acc1: v128,
+  zeroPoint: i32,
+  aScale: f32,
+  bScales: usize,
+  bSums: usize,
+  bias: usize,
+  residualRow: usize,
+  out: usize,
+): void {
+  const zero = i32x4.splat(zeroPoint);
+  const scale = f32x4.splat(aScale);
+  const i0 = i32x4.sub(acc0, i32x4.mul(zero, v128.load(bSums)));
+  const i1 = i32x4.sub(acc1, i32x4.mul(zero, v128.load(bSums, 16)));
+  let v0 = f32x4.mul(f32x4.convert_i32x4_s(i0), f32x4.mul(scale, v128.load(bScales)));
+  let v1 = f32x4.mul(f32x4.convert_i32x4_s(i1), f32x4.mul(scale, v128.load(bScales, 16)));
+  if (bias) {
+    v0 = f32x4.add(v0, v128.load(bias));
+    v1 = f32x4.add(v1, v128.load(bias, 16));
+  }
+  if (residualRow) {
+    v0 = f32x4.add(v0, v128.load(residualRow));
+    v1 = f32x4.add(v1, v128.load(residualRow, 16));
+  }
+  v128.store(out, v0);
+  v128.store(out, v1, 16);
+}
+
+/**
+ * C[m, n] = A B^T (+ bias) (+ residual), from quantizeRowsInt8's output and B packed (values,
+ * per-column scales and sums, padded to whole panels). bias and residual are 0 when absent; a
+ * tile at C's right edge goes through the thread's workspace (32 bytes), so no access passes the
+ * end of C, bias or residual.
+ */
+export function matmulInt8(
+  qa: usize,
+  aScales: usize,
+  aZeros: usize,
+  packed: usize,
+  bScales: usize,
+  bSums: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  kp: i32,
+  bias: usize,
+  residual: usize,
+  workspace: usize,
+  workspaceStride: usize,
+  tid: i32,
+): void {
+  const scratch = workspace + workspaceStride * tid;
+  const panels = (n + NR - 1) / NR;
+  const bands = (panels + BAND_PANELS - 1) / BAND_PANELS;
+  const blockRows = max<i32>(MR, A_BLOCK_BYTES / (kp << 1) / MR * MR);
+  const blocks = (m + blockRows - 1) / blockRows;
+  const lda = (<usize>kp) << 1;
+  const ldc = (<usize>n) << 2;
+  for (let task = nextTask(); task < blocks * bands; task = nextTask()) {
+    const i0 = (task / bands) * blockRows;
+    const i1 = min<i32>(m, i0 + blockRows);
+    const firstPanel = (task % bands) * BAND_PANELS;
+    const lastPanel = min<i32>(panels, firstPanel + BAND_PANELS);
+    for (let panel = firstPanel; panel < lastPanel; panel++) {
+      const j = panel * NR;
+      const cols = min<i32>(NR, n - j);
+      const bp = packed + <usize>panel * <usize>NR * <usize>kp;
+      for (let i = i0; i < i1; i += MR) {
+        const rows = min<i32>(MR, i1 - i);
+        const a0 = qa + <usize>i * lda;
+        const a1 = rows > 1 ? a0 + lda : a0;
+        const a2 = rows > 2 ? a1 + lda : a0;
+        const a3 = rows > 3 ? a2 + lda : a0;
+        let c00 = i32x4.splat(0);
+        let c01 = c00;
+        let c10 = c00;
+        let c11 = c00;
+        let c20 = c00;
+        let c21 = c00;
+        let c30 = c00;
+        let c31 = c00;
+        let b = bp;
+        const depthBytes = lda;
+        for (let p: usize = 0; p < depthBytes; p += 4) {
+          const both = v128.load(b);
+          const b0 = i16x8.extend_low_i8x16_s(both);
+          const b1 = i16x8.extend_high_i8x16_s(both);
+          let av = v128.load32_splat(a0 + p);
+          c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, b0));
+          c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, b1));
+          av = v128.load32_splat(a1 + p);
+          c10 = i32x4.add(c10, i32x4.dot_i16x8_s(av, b0));
+          c11 = i32x4.add(c11, i32x4.dot_i16x8_s(av, b1));
+          av = v128.load32_splat(a2 + p);
+          c20 = i32x4.add(c20, i32x4.dot_i16x8_s(av, b0));
+          c21 = i32x4.add(c21, i32x4.dot_i16x8_s(av, b1));
+          av = v128.load32_splat(a3 + p);
+          c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, b0));
+          c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
+          b += 16;
+        }
+        const bScalesAt = bScales + ((<usize>j) << 2);
+        const bSumsAt = bSums + ((<usize>j) << 2);
+        const corner = <usize>i * ldc + ((<usize>j) << 2);
+        const full = cols == NR;
+        // At C's right edge, bias, residual and C go through the scratch, padded with zeros.
+        let biasAt: usize = 0;
+        if (bias) biasAt = full ? bias + ((<usize>j) << 2) : edge(scratch + 32, bias + ((<usize>j) << 2), cols);
+        for (let r = 0; r < rows; r++) {
+          const row = corner + <usize>r * ldc;
+          const out = full ? c + row : scratch;
+          let residualRow: usize = 0;
+          if (residual) residualRow = full ? residual + row : edge(scratch, residual + row, cols);
+          const zero = load<i32>(aZeros + ((<usize>(i + r)) << 2));
+          const scale = load<f32>(aScales + ((<usize>(i + r)) << 2));
+          const acc0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+          const acc1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+          finishRow(acc0, acc1, zero, scale, bScalesAt, bSumsAt, biasAt, residualRow, out);
+          if (!full) memory.copy(c + row, scratch, (<usize>cols) << 2);
+        }
+      }
+    }
+  }
+}
+
+// Copies `count` floats from src to dst and zeroes the rest of 8; returns dst.
+function edge(dst: usize, src: usize, count: i32): usize {
+  memory.fill(dst, 0, 32);
+  memory.copy(dst, src, (<usize>count) << 2);
+  return dst;
+}
