@@ -9,7 +9,7 @@ import { type ModelSource, modelFiles, readText } from "./io/model-files.js";
 import { Checkpoint, parseShardIndex, SafetensorsFile } from "./io/safetensors-format.js";
 import { createModel } from "./models/create.js";
 import type { TransformerModel } from "./models/model.js";
-import type { HeadKind } from "./models/types.js";
+import type { HeadKind, ModelDtype } from "./models/types.js";
 import {
   checkTask,
   createPipeline,
@@ -60,6 +60,8 @@ export interface BrowserLoadOptions {
   backend?: Backend | BrowserBackendChoice;
   /** Build this head instead of the config's architecture. */
   head?: HeadKind;
+  /** "int8" quantizes a float model as it loads (an int8 folder is int8 regardless). */
+  dtype?: ModelDtype;
 }
 
 async function backendOf(option: Backend | BrowserBackendChoice | undefined): Promise<Backend> {
@@ -129,6 +131,7 @@ export async function loadModelFrom(
   const backend = await backendOf(options.backend);
   return createModel(config, checkpoint, backend, {
     head: options.head,
+    dtype: options.dtype,
     sourceName: `${files.where}/model.safetensors`,
   });
 }
@@ -137,7 +140,7 @@ export async function loadModelFrom(
 export async function pipeline<T extends Task>(
   task: T,
   source: ModelSource,
-  options: Pick<BrowserLoadOptions, "backend"> = {},
+  options: Pick<BrowserLoadOptions, "backend" | "dtype"> = {},
 ): Promise<TaskPipelines[T]> {
   checkTask(task);
   const files = modelFiles(source);
@@ -145,7 +148,7 @@ export async function pipeline<T extends Task>(
   const head = headForTask(task, config, files.where);
   const [tokenizer, model] = await Promise.all([
     loadTokenizerFrom(files),
-    loadModelFrom(files, { backend: options.backend, head }),
+    loadModelFrom(files, { backend: options.backend, dtype: options.dtype, head }),
   ]);
   return createPipeline(task, { dir: files.where, config, tokenizer, model });
 }

@@ -24,11 +24,25 @@ test("speed is measured on the encoder; the table gives shares and speed-ups", (
   const speed = measureSpeed(STUDENT, new ReferenceBackend(), { seq: 8, batch: 2, repeats: 1 });
   assert.ok(speed.latencyMs > 0 && speed.throughput > 0);
   const table = comparisonTable([
-    { what: "parameters", teacher: 200, student: 100, relation: "share", format: String },
-    { what: "latency", teacher: 30, student: 10, relation: "time", format: String },
-    { what: "throughput", teacher: 10, student: 25, relation: "rate", format: String },
+    {
+      what: "parameters",
+      teacher: 200,
+      student: 100,
+      studentInt8: 25,
+      relation: "share",
+      format: String,
+    },
+    { what: "latency", teacher: 30, student: 10, studentInt8: 5, relation: "time", format: String },
+    {
+      what: "throughput",
+      teacher: 10,
+      student: 25,
+      studentInt8: 40,
+      relation: "rate",
+      format: String,
+    },
   ]);
-  assert.match(table, /\| parameters \| 200 \| 100 \| 50\.0% \|/);
-  assert.match(table, /\| latency \| 30 \| 10 \| 3\.00x faster \|/);
-  assert.match(table, /\| throughput \| 10 \| 25 \| 2\.50x faster \|/);
+  assert.match(table, /\| parameters \| 200 \| 100 \| 50\.0% \| 25 \| 12\.5% \|/);
+  assert.match(table, /\| latency \| 30 \| 10 \| 3\.00x faster \| 5 \| 6\.00x faster \|/);
+  assert.match(table, /\| throughput \| 10 \| 25 \| 2\.50x faster \| 40 \| 4\.00x faster \|/);
 });

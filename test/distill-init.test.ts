@@ -3,15 +3,11 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  copyTokenizerFiles,
-  defaultTeacherLayers,
-  initStudent,
-  saveWeights,
-} from "../src/distill/init-student.js";
+import { defaultTeacherLayers, initStudent, saveWeights } from "../src/distill/init-student.js";
 import { UserError } from "../src/errors.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
+import { copyTokenizerFiles } from "../src/tokenizer/files.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";
 const EXPECTED = "test/fixtures/models/distill-student-init";

@@ -9,6 +9,7 @@ import { evalMlm } from "./commands/eval-mlm.js";
 import { forward } from "./commands/forward.js";
 import { initStudentCommand } from "./commands/init-student.js";
 import { predict } from "./commands/predict.js";
+import { quantize } from "./commands/quantize.js";
 import { serve } from "./commands/serve.js";
 import { tokenize } from "./commands/tokenize.js";
 import { trainCommand } from "./commands/train.js";
@@ -32,6 +33,7 @@ export const commands: Record<string, Command> = {
   forward,
   "init-student": initStudentCommand,
   predict,
+  quantize,
   serve,
   tokenize,
   train: trainCommand,

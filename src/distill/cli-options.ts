@@ -1,6 +1,7 @@
 // Reading the distillation commands' option values, with errors that name the option.
 
 import { UserError } from "../errors.js";
+import { MODEL_DTYPES, type ModelDtype } from "../models/types.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../tensor/index.js";
 
 export function required(command: string, name: string, value: string | undefined): string {
@@ -37,6 +38,19 @@ export function intList(name: string, value: string | undefined): number[] | und
   }
   return items;
 }
+
+/** --dtype: how to hold a float model's weights; undefined leaves them as stored. */
+export function dtypeChoice(value: string | undefined): ModelDtype | undefined {
+  if (value === undefined) return undefined;
+  if (!(MODEL_DTYPES as readonly string[]).includes(value)) {
+    throw new UserError(`--dtype must be one of ${MODEL_DTYPES.join(", ")}, got '${value}'`);
+  }
+  return value as ModelDtype;
+}
+
+/** The help line of --dtype, the same in every command that loads a model. */
+export const DTYPE_HELP =
+  "--dtype int8       quantize a float model's Linear weights and word embeddings to int8 as it loads (an int8 folder from `distilbert quantize` is int8 already)";
 
 export function backendChoice(value: string | undefined): BackendChoice {
   const choice = (value ?? "auto") as BackendChoice;

@@ -4,18 +4,27 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../io/config.js";
-import { Checkpoint } from "../io/safetensors.js";
-import { createModel } from "../models/index.js";
+import { Checkpoint, encodeSafetensors } from "../io/safetensors.js";
+import { checkpointTensors, createModel, loadModel, type ModelDtype } from "../models/index.js";
 import type { Backend } from "../tensor/backend.js";
 
-/** Parameters stored in the checkpoint (a tied projector counted once, as stored). */
+/**
+ * Parameters stored in the checkpoint (a tied projector counted once, as stored; an int8 weight's
+ * scales are not parameters).
+ */
 export function countParameters(dir: string): number {
   const checkpoint = Checkpoint.open(dir);
   let count = 0;
   for (const name of checkpoint.names()) {
+    if (name.endsWith("_scale") && checkpoint.has(name.slice(0, -"_scale".length))) continue;
     count += checkpoint.info(name).shape.reduce((a, b) => a * b, 1);
   }
   return count;
+}
+
+/** Bytes model.safetensors takes once the model is quantized to int8 (distilbert quantize). */
+export function int8WeightBytes(dir: string): number {
+  return encodeSafetensors(checkpointTensors(loadModel(dir, { dtype: "int8" }))).byteLength;
 }
 
 /** Bytes of the weight files (model.safetensors or its shards). */
@@ -44,12 +53,13 @@ function median(values: number[]): number {
 export function measureSpeed(
   dir: string,
   backend: Backend,
-  options: { seq: number; batch: number; repeats: number },
+  options: { seq: number; batch: number; repeats: number; dtype?: ModelDtype },
 ): Speed {
   const config = loadConfig(dir);
   const model = createModel(config, Checkpoint.open(dir), backend, {
     head: "base",
     sourceName: dir,
+    dtype: options.dtype,
   });
   const time = (batch: number) => {
     const inputIds = new Int32Array(batch * options.seq);
@@ -74,6 +84,8 @@ export interface ComparisonRow {
   what: string;
   teacher: number;
   student: number;
+  /** The student quantized to int8 (its Linear weights and word embeddings). */
+  studentInt8: number;
   /**
    * How the student's number reads against the teacher's: "share" student/teacher in percent;
    * "time" (lower is faster) and "rate" (higher is faster) as a speed-up.
@@ -82,17 +94,29 @@ export interface ComparisonRow {
   format: (value: number) => string;
 }
 
-/** The comparison as a Markdown table with the student-to-teacher relation in the last column. */
+/** How `value` reads against the teacher's in `row`: a share in percent, or a speed-up. */
+function relation(row: ComparisonRow, value: number): string {
+  if (row.relation === "share") return `${((100 * value) / row.teacher).toFixed(1)}%`;
+  const speedUp = row.relation === "time" ? row.teacher / value : value / row.teacher;
+  return `${speedUp.toFixed(2)}x faster`;
+}
+
+/** The comparison as a Markdown table, each student column followed by its relation to the teacher. */
 export function comparisonTable(rows: ComparisonRow[]): string {
-  const lines = ["| | teacher | student | student vs teacher |", "| --- | ---: | ---: | ---: |"];
+  const lines = [
+    "| | teacher | student | student vs teacher | student int8 | int8 vs teacher |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
   for (const row of rows) {
-    const relation =
-      row.relation === "share"
-        ? `${((100 * row.student) / row.teacher).toFixed(1)}%`
-        : `${(row.relation === "time" ? row.teacher / row.student : row.student / row.teacher).toFixed(2)}x faster`;
-    lines.push(
-      `| ${row.what} | ${row.format(row.teacher)} | ${row.format(row.student)} | ${relation} |`,
-    );
+    const cells = [
+      row.what,
+      row.format(row.teacher),
+      row.format(row.student),
+      relation(row, row.student),
+      row.format(row.studentInt8),
+      relation(row, row.studentInt8),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }

@@ -10,7 +10,6 @@ export {
 } from "./compare.js";
 export { evaluateMlm, type MaskedRows, type MlmScore, maskForEvaluation } from "./eval-mlm.js";
 export {
-  copyTokenizerFiles,
   defaultTeacherLayers,
   initStudent,
   type StudentOptions,

@@ -2,7 +2,7 @@
 // The embeddings and the task head are copied, and the student's layer i takes the weights of a
 // chosen teacher layer, so the student starts close to the teacher instead of from noise.
 
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { type ModelConfig, parseConfig, saveConfig } from "../io/config.js";
@@ -199,20 +199,6 @@ export function initStudent(
     );
   }
   return { config: studentConfig(teacherConfig, layers, head), weights, teacherLayers };
-}
-
-/** Tokenizer files a model folder may hold; the student uses the teacher's tokenizer as is. */
-const TOKENIZER_FILES = [
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "vocab.txt",
-  "special_tokens_map.json",
-];
-
-export function copyTokenizerFiles(fromDir: string, toDir: string): void {
-  for (const file of TOKENIZER_FILES) {
-    if (existsSync(join(fromDir, file))) copyFileSync(join(fromDir, file), join(toDir, file));
-  }
 }
 
 /** Writes config.json and model.safetensors (float32 or float16) into dir. */

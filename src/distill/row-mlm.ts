@@ -7,7 +7,13 @@ import type { ModelConfig } from "../io/config.js";
 import { MaskedLMHead } from "../models/heads.js";
 import { createModel, type TransformerModel, type WeightSource } from "../models/index.js";
 import { BufferPool } from "../models/layers.js";
-import type { ForwardOptions, ModelInputs, ModelOutputs, Parameter } from "../models/types.js";
+import type {
+  ForwardOptions,
+  ModelDtype,
+  ModelInputs,
+  ModelOutputs,
+  Parameter,
+} from "../models/types.js";
 import { makeLinear, makeNorm, ParameterFactory } from "../models/weights.js";
 import type { Backend } from "../tensor/backend.js";
 import type { Tensor } from "./init-student.js";
@@ -74,8 +80,9 @@ export class RowMaskedLM {
     weights: WeightSource,
     backend: Backend,
     sourceName: string,
+    dtype: ModelDtype = "float32",
   ): RowMaskedLM {
-    const encoder = createModel(config, weights, backend, { head: "base", sourceName });
+    const encoder = createModel(config, weights, backend, { head: "base", sourceName, dtype });
     const keys = HEAD_KEYS[config.modelType];
     const headFactory = new ParameterFactory(backend, {
       source: weights,
@@ -83,8 +90,8 @@ export class RowMaskedLM {
       aliases: (name) => (name === keys.bias ? keys.biasAliases : []),
       initializeMissingHead: false,
       initializerRange: config.initializerRange,
-      int8: false,
-    seed: 0,
+      int8: dtype === "int8",
+      seed: 0,
     });
     return new RowMaskedLM(config, encoder, headFactory);
   }

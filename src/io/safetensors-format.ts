@@ -173,7 +173,9 @@ export class SafetensorsFile {
   int8(name: string): Int8Array {
     const entry = this.entry(name);
     if (entry.dtype !== "I8") {
-      throw new UserError(`${this.path}: tensor '${name}' is ${entry.dtype}, but int8 was expected`);
+      throw new UserError(
+        `${this.path}: tensor '${name}' is ${entry.dtype}, but int8 was expected`,
+      );
     }
     const bytes = this.raw(entry);
     return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

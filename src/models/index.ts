@@ -41,6 +41,30 @@ export function loadModel(dir: string, options: LoadOptions = {}): TransformerMo
   });
 }
 
+/**
+ * The model's weights as saveModel writes them, under their checkpoint keys: int8 weights as I8
+ * beside their `_scale` tensors, the rest in `dtype` (default F32).
+ */
+export function checkpointTensors(
+  model: Model,
+  dtype: "F32" | "F16" = "F32",
+): Record<string, TensorToWrite> {
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const param of model.parameters) {
+    if (param.int8) {
+      tensors[param.name] = { dtype: "I8", shape: param.shape, data: param.int8.values };
+      tensors[scaleKey(param.name)] = {
+        dtype: "F32",
+        shape: [param.int8.rows, 1],
+        data: param.int8.scales,
+      };
+    } else {
+      tensors[param.name] = { dtype, shape: param.shape, data: param.data };
+    }
+  }
+  return tensors;
+}
+
 export interface SaveOptions {
   /** Weights' dtype on disk; default F32. */
   dtype?: "F32" | "F16";
@@ -58,24 +82,10 @@ export function saveModel(
   options: SaveOptions = {},
 ): void {
   mkdirSync(dir, { recursive: true });
-  const tensors: Record<string, TensorToWrite> = {};
-  let int8 = false;
-  for (const param of model.parameters) {
-    if (param.int8) {
-      int8 = true;
-      tensors[param.name] = { dtype: "I8", shape: param.shape, data: param.int8.values };
-      tensors[scaleKey(param.name)] = {
-        dtype: "F32",
-        shape: [param.int8.rows, 1],
-        data: param.int8.scales,
-      };
-    } else {
-      tensors[param.name] = { dtype: options.dtype ?? "F32", shape: param.shape, data: param.data };
-    }
-  }
+  const tensors = checkpointTensors(model, options.dtype);
   writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
   const raw = { ...config.raw };
-  if (int8) raw.quantization_config = int8QuantizationConfig();
+  if (model.dtype === "int8") raw.quantization_config = int8QuantizationConfig();
   else delete raw.quantization_config;
   saveConfig({ ...config, raw, architectures: [model.architecture] }, dir, options.dtype ?? "F32");
 }

@@ -111,6 +111,8 @@ export interface Model {
   readonly head: HeadKind;
   readonly config: ModelConfig;
   readonly backend: Backend;
+  /** "int8" when the Linear weights and word embeddings are held as int8 (inference only). */
+  readonly dtype: ModelDtype;
   /** Every parameter in checkpoint order, tied ones once (under the checkpoint's key). */
   readonly parameters: Parameter[];
   forward(inputs: ModelInputs, labels?: ModelLabels, options?: ForwardOptions): ModelOutputs;

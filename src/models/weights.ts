@@ -83,7 +83,13 @@ export class ParameterFactory {
             `tensor '${key}' in ${this.options.sourceName} is int8, but only Linear weights and word embeddings can be`,
           );
         }
-        return this.push({ name, shape, data: new Float32Array(0), grad: null, int8: this.readInt8(source, key, shape) });
+        return this.push({
+          name,
+          shape,
+          data: new Float32Array(0),
+          grad: null,
+          int8: this.readInt8(source, key, shape),
+        });
       }
       data.set(source.float32(key));
     } else if (source && (part === "encoder" || !this.options.initializeMissingHead)) {

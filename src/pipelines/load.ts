@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
 import { loadConfig } from "../io/config.js";
 import { resolveModel } from "../io/hub.js";
-import { loadModel } from "../models/index.js";
+import { loadModel, type ModelDtype } from "../models/index.js";
 import { type Backend, type BackendChoice, createBackend } from "../tensor/index.js";
 import { loadTokenizer } from "../tokenizer/index.js";
 import type { LoadedModel } from "./base.js";
@@ -21,6 +21,8 @@ export interface PipelineLoadOptions {
   revision?: string;
   /** Hub models: the cache folder; default Python's (`$HF_HOME/hub`). */
   cacheDir?: string;
+  /** "int8" quantizes a float model as it loads (an int8 folder is int8 regardless). */
+  dtype?: ModelDtype;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -48,6 +50,6 @@ export async function loadForTask(
     typeof options.backend === "object"
       ? options.backend
       : await createBackend(options.backend ?? "auto");
-  const model = loadModel(dir, { backend, head });
+  const model = loadModel(dir, { backend, head, dtype: options.dtype });
   return { dir, config, tokenizer, model };
 }

@@ -39,3 +39,19 @@ export function saveTokenizer(tokenizer: Tokenizer, dir: string): void {
   writeFileAtomic(join(dir, "tokenizer_config.json"), `${specToConfigText(spec)}\n`);
   writeFileAtomic(join(dir, "vocab.txt"), specToVocabText(spec));
 }
+
+/** The tokenizer files a Hugging Face folder may have, copied unchanged into models made from it. */
+const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.txt",
+  "special_tokens_map.json",
+];
+
+/** Copies the tokenizer files `fromDir` has into `toDir`, each atomically. */
+export function copyTokenizerFiles(fromDir: string, toDir: string): void {
+  for (const name of TOKENIZER_FILES) {
+    const source = join(fromDir, name);
+    if (existsSync(source)) writeFileAtomic(join(toDir, name), readFileSync(source));
+  }
+}

@@ -2,23 +2,14 @@
 // pretrained encoder is initialised as Hugging Face does: normal(0, initializer_range), zero
 // biases), its config carrying the task's labels; and the output folder written back.
 
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfig, type ModelConfig } from "../io/config.js";
 import { Checkpoint } from "../io/safetensors.js";
 import { createModel, saveModel, type TransformerModel } from "../models/index.js";
 import type { Backend } from "../tensor/backend.js";
+import { copyTokenizerFiles } from "../tokenizer/files.js";
 import type { LabelSet } from "./labels.js";
 import { TASKS, type TaskKind } from "./tasks.js";
-
-/** The tokenizer files a Hugging Face folder may have, copied unchanged into every output. */
-const TOKENIZER_FILES = [
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "vocab.txt",
-  "special_tokens_map.json",
-];
 
 export interface PreparedModel {
   model: TransformerModel;
@@ -70,10 +61,7 @@ export function prepareModel(
   });
   const writeFolder = (dir: string, dtype: "F32" | "F16" = "F32") => {
     saveModel(model, config, dir, { dtype });
-    for (const name of TOKENIZER_FILES) {
-      const source = join(modelDir, name);
-      if (existsSync(source)) writeFileAtomic(join(dir, name), readFileSync(source));
-    }
+    copyTokenizerFiles(modelDir, dir);
   };
   return { model, config, writeFolder };
 }

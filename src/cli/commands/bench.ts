@@ -2,9 +2,10 @@
 // the time of one training step (forward + backward + AdamW).
 
 import { parseArgs } from "node:util";
+import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { loadModel } from "../../models/index.js";
-import type { Model, ModelInputs, ModelLabels } from "../../models/types.js";
+import type { Model, ModelDtype, ModelInputs, ModelLabels } from "../../models/types.js";
 import type { Backend } from "../../tensor/backend.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import { AdamW } from "../../train/optimizer.js";
@@ -21,14 +22,16 @@ Options:
   --model DIR        model folder (config.json + model.safetensors)
   --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto: the fastest available)
   --threads N        threads for the backend (default: the machine's cores)
+  ${DTYPE_HELP}
   --shapes LIST      comma-separated BATCHxSEQ shapes (default 1x128,8x128)
-  --train SHAPE      the training step's shape, or "none" to skip it (default 8x128)
+  --train SHAPE      the training step's shape, or "none" to skip it (default 8x128; none for
+                     an int8 model, which runs inference only)
   --runs N           timed inference runs per shape (default: enough for about 40 sequences, at
                      least 5)
   --train-runs N     timed training steps, after one warm-up (default 3)
   --json             one JSON line per shape instead of a table:
-                     {"runtime", "step", "batch", "seq", "threads", "runs", "median_ms",
-                      "min_ms", "seq_per_s"}
+                     {"runtime", "dtype", "step", "batch", "seq", "threads", "runs",
+                      "median_ms", "min_ms", "seq_per_s"}
 
 Example:
   distilbert bench --model /tmp/distilbert-bench/distilbert-base --backend wasm --threads 2 \\
@@ -36,6 +39,7 @@ Example:
 
 export interface BenchResult {
   runtime: string;
+  dtype: ModelDtype;
   step: "inference" | "train";
   batch: number;
   seq: number;
@@ -85,6 +89,7 @@ function summarise(
   const median = sorted[Math.floor(sorted.length / 2)];
   return {
     runtime: `distilbert-ts-${model.backend.name}`,
+    dtype: model.dtype,
     step,
     batch,
     seq,
@@ -183,7 +188,7 @@ function positiveInteger(text: string | undefined, option: string): number | und
 function printTable(result: BenchResult): void {
   const what = result.step === "train" ? "train step" : "inference";
   console.log(
-    `${result.runtime} ${what} ${result.batch}x${result.seq}, ${result.threads} threads: ` +
+    `${result.runtime} ${result.dtype} ${what} ${result.batch}x${result.seq}, ${result.threads} threads: ` +
       `median ${result.median_ms} ms, min ${result.min_ms} ms, ${result.seq_per_s} seq/s (${result.runs} runs)`,
   );
 }
@@ -210,8 +215,9 @@ async function run(args: string[]): Promise<number> {
       model: { type: "string" },
       backend: { type: "string", default: "auto" },
       threads: { type: "string" },
+      dtype: { type: "string" },
       shapes: { type: "string", default: "1x128,8x128" },
-      train: { type: "string", default: "8x128" },
+      train: { type: "string" },
       runs: { type: "string" },
       "train-runs": { type: "string", default: "3" },
       json: { type: "boolean", default: false },
@@ -228,9 +234,11 @@ async function run(args: string[]): Promise<number> {
   const runs = positiveInteger(values.runs, "--runs");
   const trainingRuns = positiveInteger(values["train-runs"], "--train-runs") ?? 3;
   const shapes = values.shapes.split(",").map(parseShape);
-  const trainShape = values.train === "none" ? undefined : parseShape(values.train);
+  const dtype = dtypeChoice(values.dtype);
   const backend = await chooseBackend(backendName, threads);
-  const model = loadModel(values.model, { backend });
+  const model = loadModel(values.model, { backend, dtype });
+  const trainText = values.train ?? (model.dtype === "int8" ? "none" : "8x128");
+  const trainShape = trainText === "none" ? undefined : parseShape(trainText);
   const report = values.json
     ? (result: BenchResult) => console.log(JSON.stringify(result))
     : printTable;

@@ -6,6 +6,7 @@ import {
   type ComparisonRow,
   comparisonTable,
   countParameters,
+  int8WeightBytes,
   measureSpeed,
   weightBytes,
 } from "../../distill/compare.js";
@@ -15,7 +16,7 @@ import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
-import { loadModel } from "../../models/index.js";
+import { loadModel, type ModelDtype } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
 import { createBackend } from "../../tensor/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
@@ -32,7 +33,9 @@ Puts a teacher and its distilled student side by side, as DistilBERT's paper doe
 weights on disk, CPU latency of one 1 x 128 sequence and throughput at 32 x 128 (the encoder's
 forward, median of --repeats runs after a warm-up), masked-token accuracy on a corpus (as
 eval-mlm: 15% of the tokens masked from a fixed seed), and the scores of a fine-tuned teacher and
-student pair on a text-classification file. Timings depend on what else the machine runs.
+student pair on a text-classification file. A third column gives the same for the student
+quantized to int8 (as \`distilbert quantize\` writes it). Timings depend on what else the machine
+runs.
 
 Options:
   --teacher DIR        the teacher (BertForMaskedLM or DistilBertForMaskedLM)
@@ -50,8 +53,8 @@ Example:
   distilbert compare --teacher models/bert-mini-sotu --student models/distilbert-mini-sotu \\
     --corpus data/corpus.eval.txt`;
 
-function taskScores(dir: string, evalPath: string, backend: Backend) {
-  const model = loadModel(dir, { backend });
+function taskScores(dir: string, evalPath: string, backend: Backend, dtype?: ModelDtype) {
+  const model = loadModel(dir, { backend, dtype });
   if (model.head !== "sequence-classification") {
     throw new UserError(`${dir} is a ${model.architecture}, not a sequence classifier`);
   }
@@ -104,32 +107,41 @@ export const compare: Command = {
     const repeats = positiveInt("repeats", values.repeats) ?? 5;
     const dirs = { teacher: teacherDir, student: studentDir };
     const rows: ComparisonRow[] = [];
-    const pair = (fn: (dir: string) => number) => ({
+    // The teacher and the student as stored, and the student quantized to int8.
+    const columns = (fn: (dir: string, dtype?: ModelDtype) => number) => ({
       teacher: fn(dirs.teacher),
       student: fn(dirs.student),
+      studentInt8: fn(dirs.student, "int8"),
     });
-    const layers = pair((dir) => loadConfig(dir).numLayers);
+    const layers = columns((dir) => loadConfig(dir).numLayers);
     rows.push({ what: "layers", ...layers, relation: "share", format: String });
     rows.push({
       what: "parameters",
-      ...pair(countParameters),
+      ...columns(countParameters),
       relation: "share",
       format: (v) => `${(v / 1e6).toFixed(2)}M`,
     });
     rows.push({
       what: "weights on disk",
-      ...pair(weightBytes),
+      ...columns((dir, dtype) => (dtype === "int8" ? int8WeightBytes(dir) : weightBytes(dir))),
       relation: "share",
       format: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
     });
     const speed = {
       teacher: measureSpeed(teacherDir, backend, { seq: 128, batch: 32, repeats }),
       student: measureSpeed(studentDir, backend, { seq: 128, batch: 32, repeats }),
+      studentInt8: measureSpeed(studentDir, backend, {
+        seq: 128,
+        batch: 32,
+        repeats,
+        dtype: "int8",
+      }),
     };
     rows.push({
       what: "latency, 1 x 128 tokens",
       teacher: speed.teacher.latencyMs,
       student: speed.student.latencyMs,
+      studentInt8: speed.studentInt8.latencyMs,
       relation: "time",
       format: (v) => `${v.toFixed(1)} ms`,
     });
@@ -137,6 +149,7 @@ export const compare: Command = {
       what: "throughput, 32 x 128 tokens",
       teacher: speed.teacher.throughput,
       student: speed.student.throughput,
+      studentInt8: speed.studentInt8.throughput,
       relation: "rate",
       format: (v) => `${v.toFixed(1)} seq/s`,
     });
@@ -146,10 +159,10 @@ export const compare: Command = {
         packCorpus(readCorpusLines(values.corpus), tokenizer, 128),
         tokenizer,
       );
-      const accuracy = pair(
-        (dir) =>
+      const accuracy = columns(
+        (dir, dtype) =>
           evaluateMlm(
-            RowMaskedLM.create(loadConfig(dir), Checkpoint.open(dir), backend, dir),
+            RowMaskedLM.create(loadConfig(dir), Checkpoint.open(dir), backend, dir, dtype),
             masked,
           ).accuracy,
       );
@@ -159,11 +172,13 @@ export const compare: Command = {
       const evalPath = values.eval;
       const teacher = taskScores(values["task-teacher"] as string, evalPath, backend);
       const student = taskScores(values["task-student"] as string, evalPath, backend);
+      const studentInt8 = taskScores(values["task-student"] as string, evalPath, backend, "int8");
       for (const metric of ["accuracy", "f1"]) {
         rows.push({
           what: `${metric} on ${evalPath}`,
           teacher: teacher[metric],
           student: student[metric],
+          studentInt8: studentInt8[metric],
           relation: "share",
           format: percent,
         });
@@ -171,7 +186,10 @@ export const compare: Command = {
     }
     if (values.json) {
       const out = Object.fromEntries(
-        rows.map((row) => [row.what, { teacher: row.teacher, student: row.student }]),
+        rows.map((row) => [
+          row.what,
+          { teacher: row.teacher, student: row.student, student_int8: row.studentInt8 },
+        ]),
       );
       process.stdout.write(
         `${JSON.stringify({ backend: backend.name, threads: backend.threads, ...out }, null, 2)}\n`,

@@ -10,12 +10,7 @@ import {
   positiveInt,
   required,
 } from "../../distill/cli-options.js";
-import {
-  copyTokenizerFiles,
-  initStudent,
-  saveWeights,
-  weightSource,
-} from "../../distill/init-student.js";
+import { initStudent, saveWeights, weightSource } from "../../distill/init-student.js";
 import { DEFAULT_LOSS_WEIGHTS, type DistillLossWeights } from "../../distill/losses.js";
 import {
   Masker,
@@ -34,6 +29,7 @@ import { Checkpoint } from "../../io/safetensors.js";
 import { createModel, loadModel, saveModel } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
 import { createBackend } from "../../tensor/index.js";
+import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import {
   type LoadedCheckpoint,

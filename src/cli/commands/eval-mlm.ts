@@ -1,7 +1,13 @@
 // `distilbert eval-mlm`: masked-token accuracy and loss of a masked-LM model.
 
 import { parseArgs } from "node:util";
-import { backendChoice, positiveInt, required } from "../../distill/cli-options.js";
+import {
+  backendChoice,
+  DTYPE_HELP,
+  dtypeChoice,
+  positiveInt,
+  required,
+} from "../../distill/cli-options.js";
 import { evaluateMlm, type MaskedRows, maskForEvaluation } from "../../distill/eval-mlm.js";
 import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
@@ -34,6 +40,7 @@ Options:
   --json             print {"accuracy", "loss", "tokens"} as JSON
   --backend NAME     auto, native, wasm, reference (default auto)
   --threads N        worker threads
+  ${DTYPE_HELP}
 
 Example:
   distilbert eval-mlm --model models/bert-mini-sotu --corpus data/corpus.eval.txt`;
@@ -84,6 +91,7 @@ export const evalMlm: Command = {
         json: { type: "boolean", default: false },
         backend: { type: "string" },
         threads: { type: "string" },
+        dtype: { type: "string" },
       },
     });
     const modelDir = required("eval-mlm", "model", values.model);
@@ -97,6 +105,7 @@ export const evalMlm: Command = {
       Checkpoint.open(modelDir),
       backend,
       modelDir,
+      dtypeChoice(values.dtype),
     );
     let data: MaskedRows;
     if (values.corpus) {

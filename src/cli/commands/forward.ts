@@ -2,6 +2,7 @@
 // names, for comparing a port with PyTorch tensor by tensor.
 
 import { parseArgs } from "node:util";
+import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { SafetensorsFile, type TensorToWrite, writeSafetensors } from "../../io/safetensors.js";
 import { HEAD_KINDS, loadModel } from "../../models/index.js";
@@ -44,6 +45,7 @@ Options:
                            Hugging Face key (needs labels; dropout off, as PyTorch in eval mode)
   --head KIND              build this head instead: ${HEAD_KINDS.join(", ")}
   --backend NAME           ${BACKEND_CHOICES.join(", ")} (default auto: the fastest available)
+  ${DTYPE_HELP}
 
 Example:
   distilbert forward --model models/bert-mini-sotu --inputs batch.safetensors \\
@@ -158,6 +160,7 @@ async function run(args: string[]): Promise<number> {
       grads: { type: "string" },
       head: { type: "string" },
       backend: { type: "string", default: "auto" },
+      dtype: { type: "string" },
     },
   });
   for (const required of ["model", "inputs", "out"] as const) {
@@ -177,7 +180,8 @@ async function run(args: string[]): Promise<number> {
   }
   const file = SafetensorsFile.open(values.inputs as string);
   const backend = await createBackend(backendName);
-  const model = loadModel(values.model as string, { backend, head });
+  const dtype = dtypeChoice(values.dtype);
+  const model = loadModel(values.model as string, { backend, head, dtype });
   const inputs = readInputs(file, model.head === "multiple-choice");
   const labels = readLabels(file);
   if (values.grads && !labels) {

@@ -3,9 +3,10 @@
 
 import { parseArgs } from "node:util";
 import { intList, positiveInt, required } from "../../distill/cli-options.js";
-import { copyTokenizerFiles, initStudent, saveWeights } from "../../distill/init-student.js";
+import { initStudent, saveWeights } from "../../distill/init-student.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
+import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import type { Command } from "../commands.js";
 
 const help = `distilbert init-student --teacher DIR --layers N --out DIR [options]

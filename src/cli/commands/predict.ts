@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { DEFAULT_BATCH_SIZE } from "../../pipelines/base.js";
 import {
@@ -46,6 +47,7 @@ Options:
                      (default 5), pooling (when building; default "mean")
   --revision REV     Hub models: branch, tag or commit (default main)
   --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto)
+  ${DTYPE_HELP}
 
 Examples:
   distilbert predict fill-mask "The [MASK] of the United States shall be vested in a President."
@@ -98,6 +100,7 @@ export const predict: Command = {
         options: { type: "string" },
         revision: { type: "string" },
         backend: { type: "string", default: "auto" },
+        dtype: { type: "string" },
       },
     });
     const [task, input, ...extra] = positionals;
@@ -117,7 +120,11 @@ export const predict: Command = {
       );
     }
     const options = parseOptions(values.options);
-    const load = { backend: values.backend as BackendChoice, revision: values.revision };
+    const load = {
+      backend: values.backend as BackendChoice,
+      revision: values.revision,
+      dtype: dtypeChoice(values.dtype),
+    };
     const pipe =
       task === "semantic-search"
         ? await searchFunction(values.model, options, load)

@@ -2,7 +2,7 @@
 
 import type { Server } from "node:http";
 import { parseArgs } from "node:util";
-import { backendChoice, positiveInt } from "../../distill/cli-options.js";
+import { backendChoice, DTYPE_HELP, dtypeChoice, positiveInt } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import {
   DEFAULT_MODELS,
@@ -16,7 +16,7 @@ import { BACKEND_CHOICES, createBackend } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
 
 const help = `distilbert serve --task TASK [--task TASK2 ...] [--model DIR_OR_ID] [--host HOST]
-                 [--port N] [--backend NAME] [--threads N] [--max-body-bytes N]
+                 [--port N] [--backend NAME] [--threads N] [--dtype int8] [--max-body-bytes N]
 
 Serves pipelines over HTTP, as Hugging Face's Inference API does: POST a JSON body
 {"inputs": ..., "parameters": {...}} and get the pipeline's output as JSON, in the shapes
@@ -42,6 +42,7 @@ Options:
   --port N             the port (default 8080; 0 picks a free one)
   --backend NAME       ${BACKEND_CHOICES.join(", ")} (default auto)
   --threads N          worker threads for the backend (default: the machine's cores)
+  ${DTYPE_HELP}
   --max-body-bytes N   larger request bodies get 413 (default ${DEFAULT_MAX_BODY_BYTES})
 
 Example:
@@ -71,6 +72,7 @@ export const serve: Command = {
         port: { type: "string", default: "8080" },
         backend: { type: "string" },
         threads: { type: "string" },
+        dtype: { type: "string" },
         "max-body-bytes": { type: "string" },
       },
     });
@@ -92,6 +94,7 @@ export const serve: Command = {
       pipelines[task] = await pipeline(task as Task, values.model, {
         backend,
         revision: values.revision,
+        dtype: dtypeChoice(values.dtype),
       });
     }
     const server = createServer({ pipelines, maxBodyBytes });

@@ -10,6 +10,6 @@ export {
   sumOfSquares,
   sumRows,
 } from "./elementwise";
-export { layerNormBackward, layerNormForward } from "./layernorm";
 export { int8PanelWidth, matmulInt8, quantizeRowsInt8 } from "./int8";
+export { layerNormBackward, layerNormForward } from "./layernorm";
 export { matmul, matmulWorkspaceBytes } from "./matmul";

@@ -44,7 +44,7 @@ function quantizeRow(x: usize, out: usize, k: i32, kp: i32, scaleAt: usize, zero
     hi = max<f32>(hi, v);
   }
   const scale: f32 = (hi - lo) / <f32>255;
-  const inverse: f32 = scale == 0 ? 0 : <f32>1 / scale;
+  const inverse: f32 = scale === 0 ? 0 : <f32>1 / scale;
   const zero = <i32>min<f32>(255, max<f32>(0, nearest<f32>(-lo * inverse)));
   const inverse4 = f32x4.splat(inverse);
   const zero4 = i32x4.splat(zero);
@@ -151,7 +151,7 @@ export function matmulInt8(
   const scratch = workspace + workspaceStride * tid;
   const panels = (n + NR - 1) / NR;
   const bands = (panels + BAND_PANELS - 1) / BAND_PANELS;
-  const blockRows = max<i32>(MR, A_BLOCK_BYTES / (kp << 1) / MR * MR);
+  const blockRows = max<i32>(MR, (A_BLOCK_BYTES / (kp << 1) / MR) * MR);
   const blocks = (m + blockRows - 1) / blockRows;
   const lda = (<usize>kp) << 1;
   const ldc = (<usize>n) << 2;
@@ -201,10 +201,13 @@ export function matmulInt8(
         const bScalesAt = bScales + ((<usize>j) << 2);
         const bSumsAt = bSums + ((<usize>j) << 2);
         const corner = <usize>i * ldc + ((<usize>j) << 2);
-        const full = cols == NR;
+        const full = cols === NR;
         // At C's right edge, bias, residual and C go through the scratch, padded with zeros.
         let biasAt: usize = 0;
-        if (bias) biasAt = full ? bias + ((<usize>j) << 2) : edge(scratch + 32, bias + ((<usize>j) << 2), cols);
+        if (bias)
+          biasAt = full
+            ? bias + ((<usize>j) << 2)
+            : edge(scratch + 32, bias + ((<usize>j) << 2), cols);
         for (let r = 0; r < rows; r++) {
           const row = corner + <usize>r * ldc;
           const out = full ? c + row : scratch;
@@ -212,8 +215,8 @@ export function matmulInt8(
           if (residual) residualRow = full ? residual + row : edge(scratch, residual + row, cols);
           const zero = load<i32>(aZeros + ((<usize>(i + r)) << 2));
           const scale = load<f32>(aScales + ((<usize>(i + r)) << 2));
-          const acc0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
-          const acc1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+          const acc0 = r === 0 ? c00 : r === 1 ? c10 : r === 2 ? c20 : c30;
+          const acc1 = r === 0 ? c01 : r === 1 ? c11 : r === 2 ? c21 : c31;
           finishRow(acc0, acc1, zero, scale, bScalesAt, bSumsAt, biasAt, residualRow, out);
           if (!full) memory.copy(c + row, scratch, (<usize>cols) << 2);
         }

@@ -1,0 +1,68 @@
+// `distilbert quantize`: a model folder with int8 weights, about a quarter of its float size.
+
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { required } from "../../distill/cli-options.js";
+import { weightBytes } from "../../distill/compare.js";
+import { UserError } from "../../errors.js";
+import { loadConfig } from "../../io/config.js";
+import { encodeSafetensors } from "../../io/safetensors.js";
+import { checkpointTensors, loadModel, saveModel } from "../../models/index.js";
+import { copyTokenizerFiles } from "../../tokenizer/files.js";
+import type { Command } from "../commands.js";
+
+const help = `distilbert quantize --model IN --out OUT [--json]
+
+Writes OUT, a copy of the model folder IN whose Linear weights (every layer of every head) and word
+embeddings are int8, one scale per output row (per token for the embeddings), symmetric. At run
+time each input row of a Linear layer is quantized to 8 bits (asymmetric, per token), multiplied in
+integers and scaled back; LayerNorms, biases, position and token-type embeddings stay float32.
+The weights are written in compressed-tensors' int-quantized layout (X.weight as I8 beside
+X.weight_scale, and a quantization_config in config.json), which every command and loadModel
+read as int8 without further options. Accuracy and speed: see README, "Int8".
+
+Options:
+  --model IN   a float model folder (config.json + model.safetensors)
+  --out OUT    where to write the quantized folder (not IN itself)
+  --json       print {"out", "float_bytes", "int8_bytes"} as JSON
+
+Example:
+  distilbert quantize --model models/bert-mini-sotu-party --out out/bert-mini-sotu-party-int8
+  distilbert predict text-classification --model out/bert-mini-sotu-party-int8 "We will cut taxes."`;
+
+export const quantize: Command = {
+  summary: "write a model folder with int8 weights (a quarter of the float size)",
+  help,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        model: { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean", default: false },
+      },
+    });
+    const modelDir = required("quantize", "model", values.model);
+    const outDir = required("quantize", "out", values.out);
+    if (resolve(modelDir) === resolve(outDir)) {
+      throw new UserError(
+        "quantize --out must be another folder than --model: the float weights would be replaced",
+      );
+    }
+    const model = loadModel(modelDir, { dtype: "int8" });
+    saveModel(model, loadConfig(modelDir), outDir);
+    copyTokenizerFiles(modelDir, outDir);
+    const floatBytes = weightBytes(modelDir);
+    const int8Bytes = encodeSafetensors(checkpointTensors(model)).byteLength;
+    if (values.json) {
+      const result = { out: outDir, float_bytes: floatBytes, int8_bytes: int8Bytes };
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+      process.stdout.write(
+        `${outDir}: int8 weights ${mib(int8Bytes)} (${mib(floatBytes)} as stored in ${modelDir}, ${((100 * int8Bytes) / floatBytes).toFixed(1)}%)\n`,
+      );
+    }
+    return 0;
+  },
+};
