@@ -5,7 +5,13 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../io/config.js";
 import { Checkpoint, encodeSafetensors } from "../io/safetensors.js";
-import { checkpointTensors, createModel, loadModel, type ModelDtype } from "../models/index.js";
+import {
+  CHECKPOINT_METADATA,
+  checkpointTensors,
+  createModel,
+  loadModel,
+  type ModelDtype,
+} from "../models/index.js";
 import type { Backend } from "../tensor/backend.js";
 
 /**
@@ -24,7 +30,8 @@ export function countParameters(dir: string): number {
 
 /** Bytes model.safetensors takes once the model is quantized to int8 (distilbert quantize). */
 export function int8WeightBytes(dir: string): number {
-  return encodeSafetensors(checkpointTensors(loadModel(dir, { dtype: "int8" }))).byteLength;
+  const tensors = checkpointTensors(loadModel(dir, { dtype: "int8" }));
+  return encodeSafetensors(tensors, CHECKPOINT_METADATA).byteLength;
 }
 
 /** Bytes of the weight files (model.safetensors or its shards). */

@@ -65,6 +65,9 @@ export function checkpointTensors(
   return tensors;
 }
 
+/** The safetensors metadata transformers writes (and expects) in model.safetensors. */
+export const CHECKPOINT_METADATA = { format: "pt" };
+
 export interface SaveOptions {
   /** Weights' dtype on disk; default F32. */
   dtype?: "F32" | "F16";
@@ -83,7 +86,7 @@ export function saveModel(
 ): void {
   mkdirSync(dir, { recursive: true });
   const tensors = checkpointTensors(model, options.dtype);
-  writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
+  writeSafetensors(join(dir, "model.safetensors"), tensors, CHECKPOINT_METADATA);
   const raw = { ...config.raw };
   if (model.dtype === "int8") raw.quantization_config = int8QuantizationConfig();
   else delete raw.quantization_config;

@@ -6,8 +6,7 @@ import { required } from "../../distill/cli-options.js";
 import { weightBytes } from "../../distill/compare.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
-import { encodeSafetensors } from "../../io/safetensors.js";
-import { checkpointTensors, loadModel, saveModel } from "../../models/index.js";
+import { loadModel, saveModel } from "../../models/index.js";
 import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import type { Command } from "../commands.js";
 
@@ -53,7 +52,7 @@ export const quantize: Command = {
     saveModel(model, loadConfig(modelDir), outDir);
     copyTokenizerFiles(modelDir, outDir);
     const floatBytes = weightBytes(modelDir);
-    const int8Bytes = encodeSafetensors(checkpointTensors(model)).byteLength;
+    const int8Bytes = weightBytes(outDir);
     if (values.json) {
       const result = { out: outDir, float_bytes: floatBytes, int8_bytes: int8Bytes };
       process.stdout.write(`${JSON.stringify(result)}\n`);
