@@ -67,25 +67,84 @@ void quantize_row(const float* x, long k, long kp, int16_t* out, float* scale,
   *zero_point = range.zero_point;
 }
 
+// One row's step: two madds (8 columns x 2 depths each) into its two accumulators.
+#define INT8_ROW_STEP(r)                                              \
+  if (ROWS > r) {                                                     \
+    int32_t pair;                                                     \
+    std::memcpy(&pair, a + r * lda + p, sizeof pair);                 \
+    __m256i av = _mm256_set1_epi32(pair);                             \
+    acc##r##0 = _mm256_add_epi32(acc##r##0, _mm256_madd_epi16(av, b0)); \
+    acc##r##1 = _mm256_add_epi32(acc##r##1, _mm256_madd_epi16(av, b1)); \
+  }
+
+// The full 6-row tile's depth loop in assembly: its 12 accumulators, 2 B vectors, the broadcast A
+// pair and the product take all 16 ymm registers, and GCC, given the same in intrinsics, spilled
+// accumulators to the stack on every step (0.6x the speed). a: the 6 rows, `stride` bytes apart.
+void int8_steps_6x16(long kp, const int16_t* a, long stride, const int8_t* bp, __m256i acc[12]) {
+  const char* a0 = reinterpret_cast<const char*>(a);
+  const char* a3 = a0 + 3 * stride;
+  const char* end = a0 + kp * static_cast<long>(sizeof(int16_t));
+  // ymm0-11: the accumulators (row r in ymm 2r, 2r + 1); ymm12-13: B; ymm14: A; ymm15: product.
+  asm volatile(
+#define ZERO(r) "vpxor %%xmm" #r ", %%xmm" #r ", %%xmm" #r "\n\t"
+      ZERO(0) ZERO(1) ZERO(2) ZERO(3) ZERO(4) ZERO(5)
+      ZERO(6) ZERO(7) ZERO(8) ZERO(9) ZERO(10) ZERO(11)
+#undef ZERO
+      "1:\n\t"
+      "vpmovsxbw (%[b]), %%ymm12\n\t"
+      "vpmovsxbw 16(%[b]), %%ymm13\n\t"
+#define ROW(address, lo, hi)                      \
+      "vpbroadcastd " address ", %%ymm14\n\t"   \
+      "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"  \
+      "vpaddd %%ymm15, %%ymm" #lo ", %%ymm" #lo "\n\t" \
+      "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"  \
+      "vpaddd %%ymm15, %%ymm" #hi ", %%ymm" #hi "\n\t"
+      ROW("(%[a0])", 0, 1)
+      ROW("(%[a0],%[s],1)", 2, 3)
+      ROW("(%[a0],%[s],2)", 4, 5)
+      ROW("(%[a3])", 6, 7)
+      ROW("(%[a0],%[s],4)", 8, 9)
+      ROW("(%[a3],%[s],2)", 10, 11)
+#undef ROW
+      "addq $32, %[b]\n\t"
+      "addq $4, %[a0]\n\t"
+      "addq $4, %[a3]\n\t"
+      "cmpq %[end], %[a0]\n\t"
+      "jb 1b\n\t"
+#define STORE(r) "vmovdqu %%ymm" #r ", " #r "*32(%[acc])\n\t"
+      STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+      STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
+#undef STORE
+      : [a0] "+r"(a0), [a3] "+r"(a3), [b] "+r"(bp)
+      : [s] "r"(stride), [end] "r"(end), [acc] "r"(acc)
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+}
+
 template <int ROWS>
 struct Avx2Int8Tile {
   static void run(int cols, long kp, const int16_t* a, long lda, const int8_t* bp,
                   const Int8Epilogue& e, float* c, long ldc) {
-    __m256i acc[ROWS][2];
-    #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    for (long p = 0; p < kp; p += 2) {
-      __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bp)));
-      __m256i b1 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bp + 16)));
+    __m256i acc[kMR][2];
+    if (ROWS == kMR) {
+      int8_steps_6x16(kp, a, lda * static_cast<long>(sizeof(int16_t)), bp, &acc[0][0]);
+    } else {
       #pragma GCC unroll 8
-      for (int r = 0; r < ROWS; ++r) {
-        int32_t pair;
-        std::memcpy(&pair, a + r * lda + p, sizeof pair);
-        __m256i av = _mm256_set1_epi32(pair);
-        acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
-        acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+      for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+      for (long p = 0; p < kp; p += 2) {
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bp)));
+        __m256i b1 =
+            _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bp + 16)));
+        #pragma GCC unroll 8
+        for (int r = 0; r < ROWS; ++r) {
+          int32_t pair;
+          std::memcpy(&pair, a + r * lda + p, sizeof pair);
+          __m256i av = _mm256_set1_epi32(pair);
+          acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
+          acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+        }
+        bp += 2 * kNR;
       }
-      bp += 2 * kNR;
     }
     __m256i mask0 = column_mask(cols);
     __m256i mask1 = column_mask(cols - 8);
