@@ -3,8 +3,12 @@
 export interface Measurement {
   /** distilbert-ts-native, distilbert-ts-wasm, onnxruntime-node, pytorch-openblas, ... */
   runtime: string;
-  /** inference, train, matmul, tokenize, tokenize-check, tokenize-ratio. */
+  /** inference, train, memory, matmul, tokenize, tokenize-check, tokenize-ratio. */
   step: string;
+  /** Ours: "float32" or "int8" (the baselines say int8 in their runtime's name). */
+  dtype?: string;
+  /** memory: peak RSS to load the model and run one short input. */
+  peak_rss_mb?: number;
   /** distilbert-base or bert-mini-sotu for model runs. */
   model?: string;
   /** "median" on the lines aggregated over the rounds, which carry the count of rounds. */
@@ -41,8 +45,8 @@ function round2(value: number): number {
 }
 
 function key(line: Measurement): string {
-  const { runtime, step, model, batch, seq, threads, op, m, n, k, mode } = line;
-  return JSON.stringify([runtime, step, model, batch, seq, threads, op, m, n, k, mode]);
+  const { runtime, dtype, step, model, batch, seq, threads, op, m, n, k, mode } = line;
+  return JSON.stringify([runtime, dtype, step, model, batch, seq, threads, op, m, n, k, mode]);
 }
 
 /**

@@ -1,7 +1,9 @@
 // `npm run bench`: the project against what its users would otherwise run, on the same machine in
 // one run. Inference of DistilBERT-base on our native and wasm backends beside onnxruntime-node,
-// onnxruntime-web's WebAssembly and PyTorch (2 and 1 threads); the training step against
-// PyTorch's; the matrix multiply alone; the tokenizer against Hugging Face's. Every measurement is
+// onnxruntime-web's WebAssembly and PyTorch (2 and 1 threads), in float32 and in int8 (ours
+// quantized by `distilbert quantize`, theirs by onnxruntime's dynamic quantization, also run end
+// to end through transformers.js); peak memory; the training step against PyTorch's; the matrix
+// multiply alone; the tokenizer against Hugging Face's. Every measurement is
 // a JSON line on stdout; then the medians over the rounds (round "median") and a markdown summary
 // of the ratios, also written to bench/results/latest.md.
 //
@@ -28,14 +30,17 @@ const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 const BENCH_DIR = process.env.BENCH_DIR ?? "/tmp/distilbert-bench";
 const SCRIPTS = process.env.BENCH_SCRIPTS ?? join(ROOT, "..", "shared", "bench");
 const MODEL_DIR = join(BENCH_DIR, "distilbert-base");
+/** MODEL_DIR quantized by `distilbert quantize`, made on the first run. */
+const INT8_MODEL_DIR = join(BENCH_DIR, "distilbert-base-int8");
 const RESULTS = join(ROOT, "bench", "results", "latest.md");
 const JOB_TIMEOUT_MS = 15 * 60 * 1000;
 
 const HELP = `npm run bench [-- options]
 
 Runs DistilBERT-base inference on our native and wasm backends beside onnxruntime-node,
-onnxruntime-web and PyTorch (2 and 1 threads), the training step beside PyTorch's, the matrix
-multiply alone and the tokenizer beside Hugging Face's, in rounds; prints JSON lines, then the
+onnxruntime-web and PyTorch (2 and 1 threads), and in int8 beside onnxruntime's int8 and
+transformers.js (fp32 and q8, end to end), peak memory beside onnxruntime's, the training step
+beside PyTorch's, the matrix multiply alone and the tokenizer beside Hugging Face's, in rounds; prints JSON lines, then the
 medians and a summary of the ratios (also written to bench/results/latest.md). The baselines
 come from $BENCH_DIR (default /tmp/distilbert-bench, made by ../shared/bench/setup.sh).
 
@@ -155,22 +160,26 @@ function node(name: string, script: string, args: string[], needs: string[] = []
   return { name, command: process.execPath, args: [script, ...args], needs: [script, ...needs] };
 }
 
-function ours(backend: string, threads: number, train: boolean): Job {
-  const args = ["bench", "--model", MODEL_DIR, "--backend", backend, "--threads", String(threads)];
+function ours(backend: string, threads: number, train: boolean, int8 = false): Job {
+  const model = int8 ? INT8_MODEL_DIR : MODEL_DIR;
+  const args = ["bench", "--model", model, "--backend", backend, "--threads", String(threads)];
   args.push("--shapes", shapes, "--runs", String(runs), "--json");
   args.push(
     ...(train ? ["--train", "8x128", "--train-runs", String(trainingRuns)] : ["--train", "none"]),
   );
-  const job = node(`distilbert-ts ${backend} ${threads}t`, CLI, args, [
-    join(MODEL_DIR, "model.safetensors"),
-  ]);
+  const name = `distilbert-ts ${backend}${int8 ? " int8" : ""} ${threads}t`;
+  const job = node(name, CLI, args, [join(model, "model.safetensors")]);
   return { ...job, model: "distilbert-base" };
 }
 
-function ort(script: string, nodeModule: string, threads: number): Job {
+/** An onnxruntime-node, onnxruntime-web or transformers.js script, float32 or int8 (q8). */
+function ort(script: string, nodeModule: string, threads: number, int8 = false): Job {
   const args = ["--shapes", shapes, "--threads", String(threads), "--runs", String(runs)];
-  const needs = [join(MODEL_DIR, "model.onnx"), join(BENCH_DIR, "node_modules", nodeModule)];
-  const job = node(`${nodeModule} ${threads}t`, join(SCRIPTS, script), args, needs);
+  if (int8) args.push("--int8");
+  const onnx = join(MODEL_DIR, int8 ? "model_q8.onnx" : "model.onnx");
+  const needs = [onnx, join(BENCH_DIR, "node_modules", nodeModule)];
+  const name = `${script}${int8 ? " --int8" : ""} ${threads}t`;
+  const job = node(name, join(SCRIPTS, script), args, needs);
   return { ...job, model: "distilbert-base" };
 }
 
@@ -222,6 +231,15 @@ function roundJobs(): Job[] {
       jobs.push(teacherTraining(), torchTraining("bert-mini", "32x128"));
     }
     jobs.push(ours("wasm", threads, threads === 2), ort("ort-web.mjs", "onnxruntime-web", threads));
+    if (threads === 2) {
+      jobs.push(ours("native", 2, false, true), ort("ort.mjs", "onnxruntime-node", 2, true));
+      jobs.push(ours("wasm", 2, false, true), ort("ort-web.mjs", "onnxruntime-web", 2, true));
+      const transformers = "@huggingface/transformers";
+      jobs.push(
+        ort("transformersjs.mjs", transformers, 2),
+        ort("transformersjs.mjs", transformers, 2, true),
+      );
+    }
   }
   return jobs;
 }
@@ -242,7 +260,15 @@ function onceJobs(): Job[] {
       "--ops",
       ops,
     ]);
+  const memory = join(ROOT, "dist", "bench", "memory.js");
+  const memoryArgs = ["--model", MODEL_DIR, "--int8-model", INT8_MODEL_DIR, "--cli", CLI];
+  memoryArgs.push("--ort-script", join(SCRIPTS, "ort-rss.mjs"));
   return [
+    node("memory", memory, memoryArgs, [
+      "/usr/bin/time",
+      join(MODEL_DIR, "model_q8.onnx"),
+      join(INT8_MODEL_DIR, "model.safetensors"),
+    ]),
     // NT-packed: the forward product as inference runs it on the native backend (weights kept
     // packed); the WebAssembly backend has no such path.
     matmul("native", "NT,NT-packed"),
@@ -258,6 +284,17 @@ function writeAtomically(path: string, text: string): void {
   renameSync(temporary, path);
 }
 
+/** The int8 model ours runs: MODEL_DIR quantized once, as a user would deploy it. */
+function ensureInt8Model(): void {
+  if (existsSync(join(INT8_MODEL_DIR, "model.safetensors"))) return;
+  if (!existsSync(join(MODEL_DIR, "model.safetensors"))) return;
+  console.error(`$ distilbert quantize --model ${MODEL_DIR} --out ${INT8_MODEL_DIR}`);
+  execFileSync(process.execPath, [CLI, "quantize", "--model", MODEL_DIR, "--out", INT8_MODEL_DIR], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+ensureInt8Model();
 const loadBefore = loadavg()[0];
 const lines: Measurement[] = [];
 reportMissing([...roundJobs(), ...onceJobs()]);
@@ -269,7 +306,8 @@ for (const job of onceJobs()) lines.push(...runJob(job, 1));
 
 const medians = medianOfRounds(lines);
 for (const line of medians) console.log(JSON.stringify(line));
-const summary = summarise([...medians, ...lines.filter((l) => l.step.startsWith("tokenize"))], {
+const once = lines.filter((l) => l.step.startsWith("tokenize") || l.step === "memory");
+const summary = summarise([...medians, ...once], {
   date: new Date().toISOString(),
   cpu: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`,
   node: process.version,

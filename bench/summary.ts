@@ -17,13 +17,28 @@ export interface RunContext {
 
 const OURS = ["distilbert-ts-native", "distilbert-ts-wasm"];
 const BASELINES = ["onnxruntime-node", "onnxruntime-web-wasm", "pytorch-openblas"];
+const OURS_INT8 = ["distilbert-ts-native-int8", "distilbert-ts-wasm-int8"];
+const BASELINES_INT8 = ["onnxruntime-node-int8", "onnxruntime-web-wasm-int8", "transformers.js-q8"];
 const SHORT: Record<string, string> = {
   "distilbert-ts-native": "native",
   "distilbert-ts-wasm": "wasm",
   "onnxruntime-node": "ort-node",
   "onnxruntime-web-wasm": "ort-web",
   "pytorch-openblas": "PyTorch",
+  "transformers.js-fp32": "transformers.js",
+  "distilbert-ts-native-int8": "native int8",
+  "distilbert-ts-wasm-int8": "wasm int8",
+  "onnxruntime-node-int8": "ort-node int8",
+  "onnxruntime-web-wasm-int8": "ort-web int8",
+  "transformers.js-q8": "transformers.js q8",
 };
+
+/** Which series a line belongs to: the runtime, with "-int8" for ours in int8. */
+function series(line: Measurement): string {
+  return line.dtype === "int8" && line.runtime.startsWith("distilbert-ts")
+    ? `${line.runtime}-int8`
+    : line.runtime;
+}
 const NOMINAL_PEAK_GFLOPS = 237;
 
 function table(header: string[], rows: string[][]): string[] {
@@ -46,35 +61,42 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-function inferenceSection(lines: Measurement[]): string[] {
-  const inference = lines.filter((l) => l.step === "inference");
+function inferenceSection(
+  lines: Measurement[],
+  title: string,
+  ours: string[],
+  baselines: string[],
+): string[] {
+  const inference = lines.filter(
+    (l) => l.step === "inference" && [...ours, ...baselines].includes(series(l)),
+  );
   if (inference.length === 0) return [];
   const find = (runtime: string, batch: number, seq: number, threads: number) =>
     inference.find(
-      (l) => l.runtime === runtime && l.batch === batch && l.seq === seq && l.threads === threads,
+      (l) => series(l) === runtime && l.batch === batch && l.seq === seq && l.threads === threads,
     );
   const cases = unique(inference.map((l) => `${l.batch}x${l.seq}x${l.threads}`))
     .map((text) => text.split("x").map(Number))
     .sort((a, b) => b[2] - a[2] || a[1] - b[1] || a[0] - b[0]);
-  const runtimes = [...OURS, ...BASELINES];
+  const runtimes = [...ours, ...baselines];
   const times = cases.map(([batch, seq, threads]) => [
     `${batch}x${seq}`,
     String(threads),
     ...runtimes.map((runtime) => timeCell(find(runtime, batch, seq, threads))),
   ]);
-  const pairs = OURS.flatMap((ours) => BASELINES.map((baseline) => [ours, baseline]));
+  const pairs = ours.flatMap((mine) => baselines.map((baseline) => [mine, baseline]));
   const ratios = cases.map(([batch, seq, threads]) => [
     `${batch}x${seq}`,
     String(threads),
-    ...pairs.map(([ours, baseline]) =>
+    ...pairs.map(([mine, baseline]) =>
       ratio(
-        find(ours, batch, seq, threads)?.seq_per_s,
+        find(mine, batch, seq, threads)?.seq_per_s,
         find(baseline, batch, seq, threads)?.seq_per_s,
       ),
     ),
   ]);
   return [
-    "### Inference: DistilBERT-base, fp32, full attention mask",
+    `### Inference: DistilBERT-base, ${title}, full attention mask`,
     "",
     "Median time of one forward pass (sequences per second).",
     "",
@@ -86,10 +108,30 @@ function inferenceSection(lines: Measurement[]): string[] {
       [
         "shape",
         "threads",
-        ...pairs.map(([ours, baseline]) => `${SHORT[ours]} / ${SHORT[baseline]}`),
+        ...pairs.map(([mine, baseline]) => `${SHORT[mine]} / ${SHORT[baseline]}`),
       ],
       ratios,
     ),
+    "",
+  ];
+}
+
+function memorySection(lines: Measurement[]): string[] {
+  const memory = lines.filter((l) => l.step === "memory");
+  if (memory.length === 0) return [];
+  const rows = ["float32", "int8"].map((dtype) => {
+    const mb = (runtime: string) =>
+      memory.find((l) => l.runtime === runtime && l.dtype === dtype)?.peak_rss_mb;
+    const mine = mb("distilbert-ts-native");
+    const theirs = mb("onnxruntime-node");
+    return [dtype, `${mine ?? "–"} MB`, `${theirs ?? "–"} MB`, ratio(mine, theirs)];
+  });
+  return [
+    "### Peak memory: load DistilBERT-base and classify one 16-token input",
+    "",
+    "Int8: ours from the `distilbert quantize` folder, onnxruntime's from its q8 file.",
+    "",
+    ...table(["weights", "native", "ort-node", "native / ort-node (< 1: ours is smaller)"], rows),
     "",
   ];
 }
@@ -236,7 +278,9 @@ export function summarise(lines: Measurement[], context: RunContext): string {
       `${context.loadBefore.toFixed(1)} before, ${context.loadAfter.toFixed(1)} after ` +
       "(times on a loaded machine drift: compare ratios).",
     "",
-    ...inferenceSection(lines),
+    ...inferenceSection(lines, "fp32", OURS, [...BASELINES, "transformers.js-fp32"]),
+    ...inferenceSection(lines, "int8", OURS_INT8, BASELINES_INT8),
+    ...memorySection(lines),
     ...trainingSection(lines),
     ...matmulSection(lines),
     ...tokenizerSection(lines),

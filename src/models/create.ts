@@ -54,6 +54,8 @@ export interface CreateOptions {
    * int8 are loaded as int8 either way. Default "float32".
    */
   dtype?: ModelDtype;
+  /** The weights' arrays are this model's to keep (see FactoryOptions.adoptSource). */
+  adoptWeights?: boolean;
 }
 
 /**
@@ -86,6 +88,7 @@ export function createModel(
     initializerRange: config.initializerRange,
     seed: options.seed ?? 0,
     int8: options.dtype === "int8",
+    adoptSource: options.adoptWeights,
   });
   return config.modelType === "distilbert"
     ? createDistilBert(config, head, factory, backend)

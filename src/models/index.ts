@@ -37,6 +37,7 @@ export function loadModel(dir: string, options: LoadOptions = {}): TransformerMo
   return createModel(config, checkpoint, options.backend ?? new ReferenceBackend(), {
     head: options.head,
     dtype: options.dtype,
+    adoptWeights: true,
     sourceName: join(dir, "model.safetensors"),
   });
 }
