@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The flags binding.gyp compiles the addon with.
 flags="-O3 -std=c++17 -fno-trapping-math -fopenmp-simd -pthread"
-common="gemm.cc kernel_set.cc pool.cc set_generic.cc test/check_kernel_sets.cc"
+common="gemm.cc gemm_int8.cc int8_generic.cc kernel_set.cc pool.cc set_generic.cc test/check_kernel_sets.cc"
 
 # build COMPILER OUTPUT [SOURCE:EXTRA_FLAGS ...]: compiles the common sources and each extra one
 # with its own flags (the x86 sets need theirs in their own translation units), then links.
@@ -37,7 +37,8 @@ build() {
 
 if [ "$(uname -m)" = "x86_64" ]; then
   echo "x86-64 (native):"
-  build g++ "$work/check-x64" "set_avx2.cc:-mavx2 -mfma" "set_avx512.cc:-mavx512f -mavx2 -mfma"
+  build g++ "$work/check-x64" "set_avx2.cc:-mavx2 -mfma" "int8_avx2.cc:-mavx2 -mfma" \
+    "set_avx512.cc:-mavx512f -mavx2 -mfma"
   "$work/check-x64"
   rm -f "$work"/*.o
 fi

@@ -1,6 +1,7 @@
 // Checks every kernel set this CPU can run against naive double-precision loops: the matrix
 // multiply through gemm, gemm_parallel and gemm_prepacked_parallel (every transposition,
-// accumulate, bias, residual, edge tiles), and each elementwise function. An error is the largest
+// accumulate, bias, residual, edge tiles), the int8 product (against the same arithmetic in
+// double, from src/tensor/int8.ts), and each elementwise function. An error is the largest
 // |got - expected| divided by the largest |expected| of the output; above 1e-5 is a failure.
 // Prints the worst error per kernel set and exits 1 on any failure. A standalone program (no
 // Node) so it runs on other architectures under an emulator: scripts/check-arm64.sh builds and
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "../gemm.h"
+#include "../gemm_int8.h"
 #include "../kernel_set.h"
 #include "../pool.h"
 
@@ -172,6 +174,53 @@ void check_gemm(Report& report, const KernelSet& ks, Pool& pool, long m, long n,
 }
 
 double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+// The int8 product as src/tensor/int8.ts defines it: weights per row, symmetric; each row of A
+// to u8 with a zero point (rounding half to even, as the kernels do); exact integer sums.
+void check_int8(Report& report, const KernelSet& ks, Pool& pool, long m, long n, long k) {
+  std::vector<float> a = random_values(m * k, -2.0f, 3.0f);
+  std::vector<float> w = random_values(n * k, -1.0f, 1.0f);
+  std::vector<float> bias = random_values(n, -1.0f, 1.0f);
+  std::vector<float> residual = random_values(m * n, -1.0f, 1.0f);
+  std::vector<int8_t> values(n * k);
+  std::vector<float> scales(n);
+  for (long j = 0; j < n; ++j) {
+    float largest = 0.0f;
+    for (long p = 0; p < k; ++p) largest = std::fmax(largest, std::fabs(w[j * k + p]));
+    scales[j] = largest / 127.0f;
+    for (long p = 0; p < k; ++p) {
+      values[j * k + p] = static_cast<int8_t>(std::nearbyint(w[j * k + p] / scales[j]));
+    }
+  }
+  std::vector<double> expected(m * n);
+  for (long i = 0; i < m; ++i) {
+    float lo = 0.0f;
+    float hi = 0.0f;
+    for (long p = 0; p < k; ++p) {
+      lo = std::fmin(lo, a[i * k + p]);
+      hi = std::fmax(hi, a[i * k + p]);
+    }
+    float scale = (hi - lo) / 255.0f;
+    float inverse = scale == 0.0f ? 0.0f : 1.0f / scale;
+    long zero = std::lround(std::fmin(255.0f, std::fmax(0.0f, std::nearbyint(-lo * inverse))));
+    for (long j = 0; j < n; ++j) {
+      long sum = 0;
+      for (long p = 0; p < k; ++p) {
+        long q = std::lround(std::nearbyint(a[i * k + p] * inverse)) + zero;
+        q = q < 0 ? 0 : (q > 255 ? 255 : q);
+        sum += (q - zero) * values[j * k + p];
+      }
+      expected[i * n + j] =
+          static_cast<double>(sum) * scale * scales[j] + bias[j] + residual[i * n + j];
+    }
+  }
+  PackedInt8* packed = pack_int8(*ks.int8, values.data(), scales.data(), n, k);
+  std::vector<float> c(m * n);
+  gemm_int8_parallel(pool, *packed, m, a.data(), c.data(), bias.data(), residual.data());
+  free_packed_int8(packed);
+  report.compare("int8 " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k),
+                 c.data(), expected.data(), m * n);
+}
+
 double gelu_derivative(double x) {
   return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))) +
          x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * kPi);
@@ -387,6 +436,16 @@ int main() {
                 elementwise_report.worst,
                 gemm_report.failures + elementwise_report.failures ? "  FAILED" : "");
     failures += gemm_report.failures + elementwise_report.failures;
+  }
+  // After the others, so that their random inputs stay what they were.
+  for (int i = 0; i < count; ++i) {
+    Report int8_report{sets[i]->name};
+    for (const auto& shape : shapes) {
+      check_int8(int8_report, *sets[i], pool, shape[0], shape[1], shape[2]);
+    }
+    std::printf("%-8s int8: %d checks, worst %.2e%s\n", sets[i]->name, int8_report.checks,
+                int8_report.worst, int8_report.failures ? "  FAILED" : "");
+    failures += int8_report.failures;
   }
   if (failures > 0) {
     std::printf("%d checks failed (tolerance %.0e relative to the largest magnitude)\n", failures,
