@@ -35,22 +35,27 @@ PackedInt8* pack_int8(const Int8Kernels& kernels, const int8_t* values, const fl
   long kp = int8_padded_depth(k);
   long panels = (n + nr - 1) / nr;
   long columns = panels * nr;
-  long value_bytes = (columns * kp + 63) / 64 * 64;
+  const int width = kernels.b_bytes;
+  long value_bytes = (width * columns * kp + 63) / 64 * 64;
   long bytes = value_bytes + columns * static_cast<long>(sizeof(float) + sizeof(int32_t));
   auto* block = static_cast<int8_t*>(aligned(bytes));
   if (block == nullptr) return nullptr;
   auto* packed = new PackedInt8{&kernels, n, k, kp, block, nullptr, nullptr, bytes};
   packed->scales = reinterpret_cast<float*>(block + value_bytes);
+  auto* narrow = block;
+  auto* wide = reinterpret_cast<int16_t*>(block);
   packed->sums = reinterpret_cast<int32_t*>(packed->scales + columns);
   std::memset(block, 0, bytes);
   for (long j = 0; j < n; ++j) {
     const int8_t* row = values + j * k;
-    int8_t* panel = block + (j / nr) * nr * kp;
+    long panel = (j / nr) * nr * kp;
     int lane = static_cast<int>(j % nr);
     int32_t sum = 0;
     for (long p = 0; p < k; ++p) {
       // Step p / 2 of the panel holds each column's pair (p even, p odd).
-      panel[(p / 2) * 2 * nr + 2 * lane + (p % 2)] = row[p];
+      long at = panel + (p / 2) * 2 * nr + 2 * lane + (p % 2);
+      if (width == 2) wide[at] = row[p];
+      else narrow[at] = row[p];
       sum += row[p];
     }
     packed->scales[j] = scales[j];
@@ -107,7 +112,7 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
     for (long panel = first; panel < last; ++panel) {
       long j = panel * nr;
       int cols = static_cast<int>(std::min<long>(nr, n - j));
-      const int8_t* bp = b.values + panel * nr * kp;
+      const char* bp = static_cast<const char*>(b.values) + panel * nr * kp * kernels.b_bytes;
       for (long i = i0; i < i1; i += mr) {
         int rows = static_cast<int>(std::min<long>(mr, i1 - i));
         Int8Epilogue e = {a_scale + i,

@@ -10,12 +10,13 @@
 class Pool;
 
 // B [n, k] int8 with per-row scales, packed for one set of int8 kernels: panels of nr columns
-// (the last zero-padded), each kp / 2 steps of nr x 2 values, and per column its scale and the
-// sum of its values (for the zero-point correction), padded to whole panels.
+// (the last zero-padded), each kp / 2 steps of nr x 2 values (int8, or int16 for sets whose
+// b_bytes is 2), and per column its scale and the sum of its values (for the zero-point
+// correction), padded to whole panels.
 struct PackedInt8 {
   const Int8Kernels* kernels;
   long n, k, kp;
-  int8_t* values;
+  void* values;
   float* scales;
   int32_t* sums;
   long bytes;

@@ -5,7 +5,8 @@
 // - quantize_row: one row of A to its values, held widened to int16 so a 32-bit broadcast gives a
 //   pair of them, k padded with zeros to a multiple of 4;
 // - tile: a register tile C[rows <= mr, cols <= nr] from those rows and a packed panel of B (kp / 2
-//   steps, each nr columns x 2 depths), finishing with the scales, zero points, bias and residual.
+//   steps, each nr columns x 2 depths, of b_bytes each: 1 as int8, or 2 when the set's tile wants
+//   them widened to int16 already), finishing with the scales, zero points, bias and residual.
 
 #pragma once
 
@@ -24,7 +25,7 @@ struct Int8Epilogue {
 };
 
 using Int8Tile = void (*)(int rows, int cols, long kp, const int16_t* a, long lda,
-                          const int8_t* bp, const Int8Epilogue& e, float* c, long ldc);
+                          const void* bp, const Int8Epilogue& e, float* c, long ldc);
 
 // x[k] -> out[kp] (values 0..255, zeros past k), *scale and *zero_point.
 using QuantizeRow = void (*)(const float* x, long k, long kp, int16_t* out, float* scale,
@@ -34,6 +35,7 @@ struct Int8Kernels {
   const char* name;
   int mr;
   int nr;
+  int b_bytes;
   Int8Tile tile;
   QuantizeRow quantize_row;
 };

@@ -25,8 +25,9 @@ void quantize_row(const float* x, long k, long kp, int16_t* out, float* scale,
   *zero_point = range.zero_point;
 }
 
-void tile(int rows, int cols, long kp, const int16_t* a, long lda, const int8_t* bp,
+void tile(int rows, int cols, long kp, const int16_t* a, long lda, const void* packed,
           const Int8Epilogue& e, float* c, long ldc) {
+  const int8_t* bp = static_cast<const int8_t*>(packed);
   int32_t acc[kMR][kNR] = {};
   for (long p = 0; p < kp; p += 2) {
     const int8_t* b = bp + p * kNR;
@@ -50,6 +51,6 @@ void tile(int rows, int cols, long kp, const int16_t* a, long lda, const int8_t*
 }  // namespace
 
 const Int8Kernels& generic_int8_kernels() {
-  static const Int8Kernels kernels = {"generic", kMR, kNR, &tile, &quantize_row};
+  static const Int8Kernels kernels = {"generic", kMR, kNR, 1, &tile, &quantize_row};
   return kernels;
 }
