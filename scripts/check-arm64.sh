@@ -44,5 +44,7 @@ if [ "$(uname -m)" = "x86_64" ]; then
 fi
 
 echo "arm64 (qemu-aarch64):"
-build aarch64-linux-gnu-g++ "$work/check-arm64" set_neon.cc
+build aarch64-linux-gnu-g++ "$work/check-arm64" set_neon.cc "int8_neon.cc:-march=armv8.2-a+dotprod"
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$work/check-arm64"
+echo "arm64 without the dot-product extension (qemu-aarch64 -cpu cortex-a57): no neon-dotprod set:"
+qemu-aarch64 -cpu cortex-a57 -L /usr/aarch64-linux-gnu "$work/check-arm64"

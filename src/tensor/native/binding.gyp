@@ -19,7 +19,8 @@
           "dependencies": ["distilbert_avx2", "distilbert_avx512"]
         }],
         ["target_arch=='arm64'", {
-          "sources": ["set_neon.cc"]
+          "sources": ["set_neon.cc"],
+          "dependencies": ["distilbert_neon_dotprod"]
         }]
       ]
     }
@@ -42,6 +43,18 @@
           "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-fopenmp-simd", "-mavx512f", "-mavx2", "-mfma"],
           "cflags_cc": ["-std=c++17"],
           "xcode_settings": {"OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma"]}
+        }
+      ]
+    }],
+    ["target_arch=='arm64'", {
+      "targets": [
+        {
+          "target_name": "distilbert_neon_dotprod",
+          "type": "static_library",
+          "sources": ["int8_neon.cc"],
+          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-march=armv8.2-a+dotprod"],
+          "cflags_cc": ["-std=c++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["-march=armv8.2-a+dotprod"]}
         }
       ]
     }]

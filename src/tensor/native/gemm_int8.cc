@@ -14,7 +14,7 @@ void* aligned(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 
 // A quantized for one call, grown on demand and kept for the calling thread's life (the pool's
 // threads read it while the caller waits).
 struct QuantizedRows {
-  std::vector<int16_t> values;
+  std::vector<char> values;
   std::vector<float> scales;
   std::vector<int32_t> zeros;
 };
@@ -23,7 +23,7 @@ thread_local QuantizedRows quantized_rows;
 
 // Rows of A in a block that fits in L2 beside a panel of B, a multiple of mr.
 long rows_per_block(const Int8Kernels& kernels, long kp) {
-  long rows = (128 * 1024) / (kp * static_cast<long>(sizeof(int16_t)));
+  long rows = (128 * 1024) / (kp * kernels.a_bytes);
   return std::max<long>(kernels.mr, rows / kernels.mr * kernels.mr);
 }
 
@@ -32,7 +32,8 @@ long rows_per_block(const Int8Kernels& kernels, long kp) {
 PackedInt8* pack_int8(const Int8Kernels& kernels, const int8_t* values, const float* scales,
                       long n, long k) {
   const int nr = kernels.nr;
-  long kp = int8_padded_depth(k);
+  long kp = int8_padded_depth(kernels, k);
+  const int group = kernels.depth_group;
   long panels = (n + nr - 1) / nr;
   long columns = panels * nr;
   const int width = kernels.b_bytes;
@@ -52,8 +53,8 @@ PackedInt8* pack_int8(const Int8Kernels& kernels, const int8_t* values, const fl
     int lane = static_cast<int>(j % nr);
     int32_t sum = 0;
     for (long p = 0; p < k; ++p) {
-      // Step p / 2 of the panel holds each column's pair (p even, p odd).
-      long at = panel + (p / 2) * 2 * nr + 2 * lane + (p % 2);
+      // Step p / group of the panel holds each column's `group` depths.
+      long at = panel + (p / group) * group * nr + group * lane + (p % group);
       if (width == 2) wide[at] = row[p];
       else narrow[at] = row[p];
       sum += row[p];
@@ -78,12 +79,13 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
   const int mr = kernels.mr;
   const int nr = kernels.nr;
   QuantizedRows& q = quantized_rows;
-  if (q.values.size() < static_cast<size_t>(m * kp)) q.values.resize(m * kp);
+  const long row_bytes = kp * kernels.a_bytes;
+  if (q.values.size() < static_cast<size_t>(m * row_bytes)) q.values.resize(m * row_bytes);
   if (q.scales.size() < static_cast<size_t>(m)) {
     q.scales.resize(m);
     q.zeros.resize(m);
   }
-  int16_t* qa = q.values.data();
+  char* qa = q.values.data();
   float* a_scale = q.scales.data();
   int32_t* a_zero = q.zeros.data();
 
@@ -93,7 +95,7 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
   parallel_for(pool, quantize_tasks, [&](int t) {
     long end = std::min(m, (t + 1) * row_chunk);
     for (long i = t * row_chunk; i < end; ++i) {
-      kernels.quantize_row(a + i * k, k, kp, qa + i * kp, a_scale + i, a_zero + i);
+      kernels.quantize_row(a + i * k, k, kp, qa + i * row_bytes, a_scale + i, a_zero + i);
     }
   });
 
@@ -121,7 +123,7 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
                           b.sums + j,
                           bias ? bias + j : nullptr,
                           residual ? residual + i * n + j : nullptr};
-        kernels.tile(rows, cols, kp, qa + i * kp, kp, bp, e, c + i * n + j, n);
+        kernels.tile(rows, cols, kp, qa + i * row_bytes, kp, bp, e, c + i * n + j, n);
       }
     }
   });

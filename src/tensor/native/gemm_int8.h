@@ -10,8 +10,8 @@
 class Pool;
 
 // B [n, k] int8 with per-row scales, packed for one set of int8 kernels: panels of nr columns
-// (the last zero-padded), each kp / 2 steps of nr x 2 values (int8, or int16 for sets whose
-// b_bytes is 2), and per column its scale and the sum of its values (for the zero-point
+// (the last zero-padded), each kp / depth_group steps of nr x depth_group values (int8, or int16
+// for sets whose b_bytes is 2), and per column its scale and the sum of its values (for the zero-point
 // correction), padded to whole panels.
 struct PackedInt8 {
   const Int8Kernels* kernels;

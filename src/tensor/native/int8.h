@@ -2,11 +2,14 @@
 // of A quantized at run time to unsigned 8 bits with a zero point (src/tensor/int8.ts defines the
 // arithmetic; every kernel set computes the same integer sums). A kernel set's part:
 //
-// - quantize_row: one row of A to its values, held widened to int16 so a 32-bit broadcast gives a
-//   pair of them, k padded with zeros to a multiple of 4;
-// - tile: a register tile C[rows <= mr, cols <= nr] from those rows and a packed panel of B (kp / 2
-//   steps, each nr columns x 2 depths, of b_bytes each: 1 as int8, or 2 when the set's tile wants
-//   them widened to int16 already), finishing with the scales, zero points, bias and residual.
+// - quantize_row: one row of A to its values, as the set's tile reads them: a_bytes 2, the values
+//   0..255 widened to int16 (so a 32-bit broadcast gives a pair); a_bytes 1, the values minus 128
+//   as int8 (for signed dot products); zeros past k up to the padded depth kp (a multiple of
+//   k_align);
+// - tile: a register tile C[rows <= mr, cols <= nr] from those rows and a packed panel of B: kp /
+//   depth_group steps, each nr columns x depth_group depths, b_bytes each (int8, or int16 for a
+//   tile that wants them widened already); it finishes with the scales, zero points, bias and
+//   residual.
 
 #pragma once
 
@@ -24,26 +27,36 @@ struct Int8Epilogue {
   const float* residual;
 };
 
-using Int8Tile = void (*)(int rows, int cols, long kp, const int16_t* a, long lda,
-                          const void* bp, const Int8Epilogue& e, float* c, long ldc);
+// a: the tile's first row, rows lda values apart.
+using Int8Tile = void (*)(int rows, int cols, long kp, const void* a, long lda, const void* bp,
+                          const Int8Epilogue& e, float* c, long ldc);
 
-// x[k] -> out[kp] (values 0..255, zeros past k), *scale and *zero_point.
-using QuantizeRow = void (*)(const float* x, long k, long kp, int16_t* out, float* scale,
+// x[k] -> out[kp], *scale and *zero_point.
+using QuantizeRow = void (*)(const float* x, long k, long kp, void* out, float* scale,
                              int32_t* zero_point);
 
 struct Int8Kernels {
   const char* name;
   int mr;
   int nr;
+  int a_bytes;
   int b_bytes;
+  int depth_group;
+  int k_align;
   Int8Tile tile;
   QuantizeRow quantize_row;
 };
 
-// Depth padded as the packed operands hold it.
-inline long int8_padded_depth(long k) { return (k + 3) / 4 * 4; }
+// Depth padded as the set's packed operands hold it.
+inline long int8_padded_depth(const Int8Kernels& kernels, long k) {
+  return (k + kernels.k_align - 1) / kernels.k_align * kernels.k_align;
+}
 
 const Int8Kernels& generic_int8_kernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const Int8Kernels& avx2_int8_kernels();
+#endif
+#if defined(__aarch64__)
+// Needs the dot-product extension (ARMv8.2 FEAT_DotProd).
+const Int8Kernels& neon_dotprod_int8_kernels();
 #endif

@@ -36,8 +36,9 @@ float horizontal_max(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-void quantize_row(const float* x, long k, long kp, int16_t* out, float* scale,
+void quantize_row(const float* x, long k, long kp, void* values, float* scale,
                   int32_t* zero_point) {
+  auto* out = static_cast<int16_t*>(values);
   __m256 lo8 = _mm256_setzero_ps();
   __m256 hi8 = _mm256_setzero_ps();
   long p = 0;
@@ -183,19 +184,19 @@ struct Avx2Int8Tile {
   }
 };
 
-void tile(int rows, int cols, long kp, const int16_t* a, long lda, const void* bp,
+void tile(int rows, int cols, long kp, const void* a, long lda, const void* bp,
           const Int8Epilogue& e, float* c, long ldc) {
   using Fn = void (*)(int, long, const int16_t*, long, const void*, const Int8Epilogue&, float*,
                       long);
   static constexpr Fn table[kMR] = {&Avx2Int8Tile<1>::run, &Avx2Int8Tile<2>::run,
                                     &Avx2Int8Tile<3>::run, &Avx2Int8Tile<4>::run,
                                     &Avx2Int8Tile<5>::run, &Avx2Int8Tile<6>::run};
-  table[rows - 1](cols, kp, a, lda, bp, e, c, ldc);
+  table[rows - 1](cols, kp, static_cast<const int16_t*>(a), lda, bp, e, c, ldc);
 }
 
 }  // namespace
 
 const Int8Kernels& avx2_int8_kernels() {
-  static const Int8Kernels kernels = {"avx2", kMR, kNR, 2, &tile, &quantize_row};
+  static const Int8Kernels kernels = {"avx2", kMR, kNR, 2, 2, 2, 4, &tile, &quantize_row};
   return kernels;
 }

@@ -10,8 +10,9 @@ namespace {
 constexpr int kMR = 4;
 constexpr int kNR = 16;
 
-void quantize_row(const float* x, long k, long kp, int16_t* out, float* scale,
+void quantize_row(const float* x, long k, long kp, void* values, float* scale,
                   int32_t* zero_point) {
+  auto* out = static_cast<int16_t*>(values);
   float lo = 0.0f;
   float hi = 0.0f;
   for (long p = 0; p < k; ++p) {
@@ -25,8 +26,9 @@ void quantize_row(const float* x, long k, long kp, int16_t* out, float* scale,
   *zero_point = range.zero_point;
 }
 
-void tile(int rows, int cols, long kp, const int16_t* a, long lda, const void* packed,
+void tile(int rows, int cols, long kp, const void* rows_of_a, long lda, const void* packed,
           const Int8Epilogue& e, float* c, long ldc) {
+  const auto* a = static_cast<const int16_t*>(rows_of_a);
   const int8_t* bp = static_cast<const int8_t*>(packed);
   int32_t acc[kMR][kNR] = {};
   for (long p = 0; p < kp; p += 2) {
@@ -51,6 +53,6 @@ void tile(int rows, int cols, long kp, const int16_t* a, long lda, const void* p
 }  // namespace
 
 const Int8Kernels& generic_int8_kernels() {
-  static const Int8Kernels kernels = {"generic", kMR, kNR, 1, &tile, &quantize_row};
+  static const Int8Kernels kernels = {"generic", kMR, kNR, 2, 1, 2, 4, &tile, &quantize_row};
   return kernels;
 }

@@ -4,6 +4,33 @@
 
 #include "kernel_set.h"
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
+#if defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+
+namespace {
+
+#if defined(__aarch64__)
+// FEAT_DotProd (sdot/udot), as the operating system reports it.
+bool has_dot_product() {
+#if defined(__linux__)
+  constexpr unsigned long kHwcapAsimdDp = 1UL << 20;  // HWCAP_ASIMDDP in <asm/hwcap.h>
+  return (getauxval(AT_HWCAP) & kHwcapAsimdDp) != 0;
+#elif defined(__APPLE__)
+  int value = 0;
+  size_t size = sizeof value;
+  return sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, nullptr, 0) == 0 && value;
+#else
+  return false;
+#endif
+}
+#endif
+
+}  // namespace
+
 int available_kernel_sets(const KernelSet** out, int capacity) {
   int count = 0;
   auto add = [&](const KernelSet& set) {
@@ -16,6 +43,7 @@ int available_kernel_sets(const KernelSet** out, int capacity) {
 #endif
 #if defined(__aarch64__)
   // NEON is part of the AArch64 baseline: every arm64 CPU runs it.
+  if (has_dot_product()) add(neon_dotprod_kernel_set());
   add(neon_kernel_set());
 #endif
   add(generic_kernel_set());

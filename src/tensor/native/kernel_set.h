@@ -67,4 +67,6 @@ const KernelSet& avx512_kernel_set();
 #endif
 #if defined(__aarch64__)
 const KernelSet& neon_kernel_set();
+// neon with the int8 products on the dot-product extension.
+const KernelSet& neon_dotprod_kernel_set();
 #endif

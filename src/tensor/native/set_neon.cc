@@ -100,3 +100,13 @@ const KernelSet& neon_kernel_set() {
                                 &logit_loss_row, nullptr, &generic_int8_kernels()};
   return set;
 }
+
+const KernelSet& neon_dotprod_kernel_set() {
+  static const KernelSet set = [] {
+    KernelSet with_dot_products = neon_kernel_set();
+    with_dot_products.name = "neon-dotprod";
+    with_dot_products.int8 = &neon_dotprod_int8_kernels();
+    return with_dot_products;
+  }();
+  return set;
+}
