@@ -19,7 +19,7 @@ import {
   type TensorToWrite,
 } from "../src/browser.js";
 import { SafetensorsFile } from "../src/io/safetensors.js";
-import { loadModel } from "../src/models/index.js";
+import { checkpointTensors, loadModel } from "../src/models/index.js";
 import { loadTokenizer } from "../src/tokenizer/index.js";
 import { MODEL_FIXTURES, maxAbsDiff, readBatch, TEACHER_DIR } from "./models-fixtures.js";
 
@@ -54,6 +54,23 @@ test("a model from files in memory, whole or sharded, equals the one loaded from
     const model = await loadModelFrom(filesInMemory(files), { backend: "reference" });
     assert.equal(maxAbsDiff(model.forward(inputs).logits as Float32Array, expected), 0);
   }
+});
+
+test("an int8 model loads in the browser as it does from disk, quantized or quantized at load", async () => {
+  const { inputs } = readBatch(SafetensorsFile.open(join(FIXTURE, "io.safetensors")));
+  const quantized = loadModel(FIXTURE, { dtype: "int8" });
+  const expected = Float32Array.from(quantized.forward(inputs).logits as Float32Array);
+  const files = folder(FIXTURE, ["config.json", "model.safetensors"]);
+  const atLoad = await loadModelFrom(filesInMemory(files), { backend: "reference", dtype: "int8" });
+  assert.equal(atLoad.dtype, "int8");
+  assert.equal(maxAbsDiff(atLoad.forward(inputs).logits as Float32Array, expected), 0);
+  const int8Files = {
+    ...files,
+    "model.safetensors": encodeSafetensors(checkpointTensors(quantized)),
+  };
+  const stored = await loadModelFrom(filesInMemory(int8Files), { backend: "reference" });
+  assert.equal(stored.dtype, "int8");
+  assert.equal(maxAbsDiff(stored.forward(inputs).logits as Float32Array, expected), 0);
 });
 
 test("a tokenizer from vocab.txt alone encodes as the one from tokenizer.json", async () => {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import {
   comparisonTable,
@@ -45,4 +47,18 @@ test("speed is measured on the encoder; the table gives shares and speed-ups", (
   assert.match(table, /\| parameters \| 200 \| 100 \| 50\.0% \| 25 \| 12\.5% \|/);
   assert.match(table, /\| latency \| 30 \| 10 \| 3\.00x faster \| 5 \| 6\.00x faster \|/);
   assert.match(table, /\| throughput \| 10 \| 25 \| 2\.50x faster \| 40 \| 4\.00x faster \|/);
+});
+
+test("distilbert compare gives the student in int8 its own column", () => {
+  const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
+  // The embedded pair: the fixtures are too short for compare's 128-token rows.
+  const args = ["compare", "--teacher", "models/bert-mini-sotu", "--student"];
+  args.push("models/distilbert-mini-sotu", "--repeats", "1", "--json");
+  const out = JSON.parse(execFileSync(process.execPath, [cli, ...args], { encoding: "utf8" }));
+  const disk = out["weights on disk"];
+  // About a byte a parameter, against two for the float16 student.
+  assert.ok(disk.student_int8 < 0.6 * disk.student, JSON.stringify(disk));
+  assert.ok(disk.student_int8 < 1.2 * out.parameters.student, JSON.stringify(out));
+  assert.equal(out.parameters.student_int8, out.parameters.student);
+  assert.ok(out["latency, 1 x 128 tokens"].student_int8 > 0);
 });
