@@ -1,9 +1,10 @@
 // The AVX2 int8 kernels. AVX2 has no 8-bit dot product that cannot saturate (vpmaddubsw's int16
 // pair sums overflow for 255 x 127 x 2), so both operands are widened to int16 and multiplied with
 // vpmaddwd, exact, two depths a lane: the same multiplies per instruction as vpmaddubsw followed
-// by the vpmaddwd every saturating scheme needs to reach int32. B is packed widened to int16 (twice
-// the packed weights' memory) so a step loads it plainly instead of widening it (10-20% faster
-// tiles on AMD Zen 3). Compiled with -mavx2 -mfma.
+// by the vpmaddwd every saturating scheme needs to reach int32. B stays int8 in its panels and is
+// widened as it is loaded: packing it as int16 made tiles on cached weights 10-20% faster but whole
+// models no faster (their weights come from memory, twice the bytes), at twice the memory.
+// Compiled with -mavx2 -mfma.
 
 #include <immintrin.h>
 
@@ -83,7 +84,7 @@ void quantize_row(const float* x, long k, long kp, void* values, float* scale,
 // The full 6-row tile's depth loop in assembly: its 12 accumulators, 2 B vectors, the broadcast A
 // pair and the product take all 16 ymm registers, and GCC, given the same in intrinsics, spilled
 // accumulators to the stack on every step (0.6x the speed). a: the 6 rows, `stride` bytes apart.
-void int8_steps_6x16(long kp, const int16_t* a, long stride, const int16_t* bp, __m256i acc[12]) {
+void int8_steps_6x16(long kp, const int16_t* a, long stride, const int8_t* bp, __m256i acc[12]) {
   const char* a0 = reinterpret_cast<const char*>(a);
   const char* a3 = a0 + 3 * stride;
   const char* end = a0 + kp * static_cast<long>(sizeof(int16_t));
@@ -94,8 +95,8 @@ void int8_steps_6x16(long kp, const int16_t* a, long stride, const int16_t* bp, 
       ZERO(6) ZERO(7) ZERO(8) ZERO(9) ZERO(10) ZERO(11)
 #undef ZERO
       "1:\n\t"
-      "vmovdqa (%[b]), %%ymm12\n\t"
-      "vmovdqa 32(%[b]), %%ymm13\n\t"
+      "vpmovsxbw (%[b]), %%ymm12\n\t"
+      "vpmovsxbw 16(%[b]), %%ymm13\n\t"
 #define ROW(address, lo, hi)                      \
       "vpbroadcastd " address ", %%ymm14\n\t"   \
       "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"  \
@@ -109,7 +110,7 @@ void int8_steps_6x16(long kp, const int16_t* a, long stride, const int16_t* bp, 
       ROW("(%[a0],%[s],4)", 8, 9)
       ROW("(%[a3],%[s],2)", 10, 11)
 #undef ROW
-      "addq $64, %[b]\n\t"
+      "addq $32, %[b]\n\t"
       "addq $4, %[a0]\n\t"
       "addq $4, %[a3]\n\t"
       "cmpq %[end], %[a0]\n\t"
@@ -128,7 +129,7 @@ template <int ROWS>
 struct Avx2Int8Tile {
   static void run(int cols, long kp, const int16_t* a, long lda, const void* packed,
                   const Int8Epilogue& e, float* c, long ldc) {
-    const int16_t* bp = static_cast<const int16_t*>(packed);
+    const int8_t* bp = static_cast<const int8_t*>(packed);
     __m256i acc[kMR][2];
     if (ROWS == kMR) {
       int8_steps_6x16(kp, a, lda * static_cast<long>(sizeof(int16_t)), bp, &acc[0][0]);
@@ -136,8 +137,9 @@ struct Avx2Int8Tile {
       #pragma GCC unroll 8
       for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
       for (long p = 0; p < kp; p += 2) {
-        __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp));
-        __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + 16));
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bp)));
+        __m256i b1 =
+            _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(bp + 16)));
         #pragma GCC unroll 8
         for (int r = 0; r < ROWS; ++r) {
           int32_t pair;
@@ -197,6 +199,6 @@ void tile(int rows, int cols, long kp, const void* a, long lda, const void* bp,
 }  // namespace
 
 const Int8Kernels& avx2_int8_kernels() {
-  static const Int8Kernels kernels = {"avx2", kMR, kNR, 2, 2, 2, 4, &tile, &quantize_row};
+  static const Int8Kernels kernels = {"avx2", kMR, kNR, 2, 1, 2, 4, &tile, &quantize_row};
   return kernels;
 }
