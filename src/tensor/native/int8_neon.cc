@@ -21,13 +21,7 @@ constexpr int kDepthStep = 16;
 void quantize_row(const float* x, long k, long kp, void* values, float* scale,
                   int32_t* zero_point) {
   auto* out = static_cast<int8_t*>(values);
-  float lo = 0.0f;
-  float hi = 0.0f;
-  for (long p = 0; p < k; ++p) {
-    lo = std::min(lo, x[p]);
-    hi = std::max(hi, x[p]);
-  }
-  RowRange range = row_range(lo, hi);
+  RowRange range = scan_row_range(x, k);
   for (long p = 0; p < k; ++p) out[p] = static_cast<int8_t>(quantize_value(x[p], range) - 128);
   // Past k, 0 in the product (B is zero there too).
   for (long p = k; p < kp; ++p) out[p] = 0;
