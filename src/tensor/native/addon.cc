@@ -226,6 +226,45 @@ struct PackedMatrix {
   int64_t bytes;
 };
 
+void free_packed_matrix(PackedMatrix* packed) {
+  std::free(packed->data);
+  delete packed;
+}
+
+// Hands a packed weight to JS as an external marked with `tag`, its bytes counted against the
+// engine's heap until the garbage collector frees it with Release.
+template <typename Packed, void (*Release)(Packed*)>
+napi_value packed_external(napi_env env, Packed* packed, const napi_type_tag& tag) {
+  napi_value external;
+  napi_create_external(
+      env, packed,
+      [](napi_env env, void* data, void*) {
+        auto* packed = static_cast<Packed*>(data);
+        int64_t ignored;
+        napi_adjust_external_memory(env, -static_cast<int64_t>(packed->bytes), &ignored);
+        Release(packed);
+      },
+      nullptr, &external);
+  napi_type_tag_object(env, external, &tag);
+  int64_t ignored;
+  napi_adjust_external_memory(env, static_cast<int64_t>(packed->bytes), &ignored);
+  return external;
+}
+
+// The packed weight argument i, which must be an external marked with `tag`; null (and the call
+// failed with `message`) when it is not.
+template <typename Packed>
+Packed* packed_argument(Call& call, size_t i, const napi_type_tag& tag, const char* message) {
+  bool tagged = false;
+  void* data = nullptr;
+  if (napi_check_object_type_tag(call.env, call.argv[i], &tag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(call.env, call.argv[i], &data) != napi_ok) {
+    call.fail(message);
+    return nullptr;
+  }
+  return static_cast<Packed*>(data);
+}
+
 // Marks PackedMatrix externals, so matmulPacked can tell them from any other external.
 constexpr napi_type_tag kPackedMatrixTag = {0x6a1f0c2b9e4d4b17ULL, 0x8f3e5d2a7c619b40ULL};
 
@@ -247,21 +286,7 @@ napi_value PackMatrix(napi_env env, napi_callback_info info) {
   }
   pack_matrix(ctx->pool, *ctx->kernels, n, k, {b, trans_b ? k : n, trans_b}, data);
   auto* packed = new PackedMatrix{ctx->kernels, n, k, data, bytes};
-  napi_value external;
-  napi_create_external(
-      env, packed,
-      [](napi_env env, void* data, void*) {
-        auto* packed = static_cast<PackedMatrix*>(data);
-        int64_t ignored;
-        napi_adjust_external_memory(env, -packed->bytes, &ignored);
-        std::free(packed->data);
-        delete packed;
-      },
-      nullptr, &external);
-  napi_type_tag_object(env, external, &kPackedMatrixTag);
-  int64_t ignored;
-  napi_adjust_external_memory(env, bytes, &ignored);
-  return external;
+  return packed_external<PackedMatrix, free_packed_matrix>(env, packed, kPackedMatrixTag);
 }
 
 // matmulPacked(ctx, a, packedB, c, m, n, k, transA, accumulate, bias, residual): matmul with B
@@ -279,14 +304,9 @@ napi_value MatmulPacked(napi_env env, napi_callback_info info) {
   const float* bias = call.floats(9, "bias", n, true);
   const float* residual = call.floats(10, "residual", static_cast<double>(m) * n, true);
   if (call.failed) return nullptr;
-  bool tagged = false;
-  void* data = nullptr;
-  if (napi_check_object_type_tag(env, call.argv[2], &kPackedMatrixTag, &tagged) != napi_ok ||
-      !tagged || napi_get_value_external(env, call.argv[2], &data) != napi_ok) {
-    call.fail("packedB must come from packMatrix");
-    return nullptr;
-  }
-  auto* packed = static_cast<PackedMatrix*>(data);
+  auto* packed = packed_argument<PackedMatrix>(call, 2, kPackedMatrixTag,
+                                               "packedB must come from packMatrix");
+  if (packed == nullptr) return nullptr;
   if (packed->kernels != ctx->kernels || packed->n != n || packed->k != k) {
     call.fail("packedB was packed for another kernel set or shape");
     return nullptr;
@@ -313,20 +333,7 @@ napi_value PackInt8(napi_env env, napi_callback_info info) {
     call.fail("out of memory");
     return nullptr;
   }
-  napi_value external;
-  napi_create_external(
-      env, packed,
-      [](napi_env env, void* data, void*) {
-        auto* packed = static_cast<PackedInt8*>(data);
-        int64_t ignored;
-        napi_adjust_external_memory(env, -packed->bytes, &ignored);
-        free_packed_int8(packed);
-      },
-      nullptr, &external);
-  napi_type_tag_object(env, external, &kPackedInt8Tag);
-  int64_t ignored;
-  napi_adjust_external_memory(env, packed->bytes, &ignored);
-  return external;
+  return packed_external<PackedInt8, free_packed_int8>(env, packed, kPackedInt8Tag);
 }
 
 // matmulInt8(ctx, a, packedB, c, m, bias, residual): C[m, n] = A[m, k] B^T with B from packInt8.
@@ -335,14 +342,9 @@ napi_value MatmulInt8(napi_env env, napi_callback_info info) {
   Context* ctx = call.context();
   long m = call.count(4, "m");
   if (call.failed) return nullptr;
-  bool tagged = false;
-  void* data = nullptr;
-  if (napi_check_object_type_tag(env, call.argv[2], &kPackedInt8Tag, &tagged) != napi_ok ||
-      !tagged || napi_get_value_external(env, call.argv[2], &data) != napi_ok) {
-    call.fail("packedB must come from packInt8");
-    return nullptr;
-  }
-  auto* packed = static_cast<PackedInt8*>(data);
+  auto* packed =
+      packed_argument<PackedInt8>(call, 2, kPackedInt8Tag, "packedB must come from packInt8");
+  if (packed == nullptr) return nullptr;
   if (packed->kernels != ctx->kernels->int8) {
     call.fail("packedB was packed for another kernel set");
     return nullptr;
