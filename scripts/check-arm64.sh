@@ -1,8 +1,9 @@
 #!/bin/sh
 # Checks the native kernel sets against naive double-precision loops
 # (src/tensor/native/test/check_kernel_sets.cc): on arm64 by cross-compiling the kernels with the
-# harness and running it under qemu, and first natively when this machine is x86-64 (AVX-512,
-# AVX2 and generic, as far as the CPU runs them). Exits non-zero on any failure.
+# harness and running it under qemu, and first natively when this machine is x86-64 (AVX-512 and
+# AVX2, each with and without VNNI, and generic, as far as the CPU runs them). Exits non-zero on
+# any failure.
 # Needs aarch64-linux-gnu-g++ and qemu-aarch64 (Debian: g++-aarch64-linux-gnu, qemu-user).
 #   sh scripts/check-arm64.sh
 set -eu
@@ -38,7 +39,8 @@ build() {
 if [ "$(uname -m)" = "x86_64" ]; then
   echo "x86-64 (native):"
   build g++ "$work/check-x64" "set_avx2.cc:-mavx2 -mfma" "int8_avx2.cc:-mavx2 -mfma" \
-    "set_avx512.cc:-mavx512f -mavx2 -mfma"
+    "set_avx512.cc:-mavx512f -mavx2 -mfma" "int8_avx_vnni.cc:-mavx2 -mfma -mavxvnni" \
+    "int8_avx512_vnni.cc:-mavx512f -mavx512bw -mavx512vnni -mavx2 -mfma"
   "$work/check-x64"
   rm -f "$work"/*.o
 fi

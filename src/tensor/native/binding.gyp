@@ -16,7 +16,7 @@
       "cflags_cc": ["-O3", "-std=c++17"],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["distilbert_avx2", "distilbert_avx512"]
+          "dependencies": ["distilbert_avx2", "distilbert_avx512", "distilbert_avx_vnni", "distilbert_avx512_vnni"]
         }],
         ["target_arch=='arm64'", {
           "sources": ["set_neon.cc"],
@@ -43,6 +43,22 @@
           "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-fopenmp-simd", "-mavx512f", "-mavx2", "-mfma"],
           "cflags_cc": ["-std=c++17"],
           "xcode_settings": {"OTHER_CFLAGS": ["-mavx512f", "-mavx2", "-mfma"]}
+        },
+        {
+          "target_name": "distilbert_avx_vnni",
+          "type": "static_library",
+          "sources": ["int8_avx_vnni.cc"],
+          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-mavx2", "-mfma", "-mavxvnni"],
+          "cflags_cc": ["-std=c++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["-mavx2", "-mfma", "-mavxvnni"]}
+        },
+        {
+          "target_name": "distilbert_avx512_vnni",
+          "type": "static_library",
+          "sources": ["int8_avx512_vnni.cc"],
+          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-mavx512f", "-mavx512bw", "-mavx512vnni", "-mavx2", "-mfma"],
+          "cflags_cc": ["-std=c++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512vnni", "-mavx2", "-mfma"]}
         }
       ]
     }],

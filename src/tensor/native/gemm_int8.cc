@@ -80,12 +80,18 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
   const int nr = kernels.nr;
   QuantizedRows& q = quantized_rows;
   const long row_bytes = kp * kernels.a_bytes;
-  if (q.values.size() < static_cast<size_t>(m * row_bytes)) q.values.resize(m * row_bytes);
+  // Whole tiles of rows, so a tile's depth loop always reads mr rows; the rows past m are zeros
+  // whose results are not stored.
+  const long padded_rows = (m + mr - 1) / mr * mr;
+  if (q.values.size() < static_cast<size_t>(padded_rows * row_bytes)) {
+    q.values.resize(padded_rows * row_bytes);
+  }
   if (q.scales.size() < static_cast<size_t>(m)) {
     q.scales.resize(m);
     q.zeros.resize(m);
   }
   char* qa = q.values.data();
+  std::memset(qa + m * row_bytes, 0, (padded_rows - m) * row_bytes);
   float* a_scale = q.scales.data();
   int32_t* a_zero = q.zeros.data();
 

@@ -3,13 +3,14 @@
 // arithmetic; every kernel set computes the same integer sums). A kernel set's part:
 //
 // - quantize_row: one row of A to its values, as the set's tile reads them: a_bytes 2, the values
-//   0..255 widened to int16 (so a 32-bit broadcast gives a pair); a_bytes 1, the values minus 128
-//   as int8 (for signed dot products); zeros past k up to the padded depth kp (a multiple of
-//   k_align);
+//   0..255 widened to int16 (so a 32-bit broadcast gives a pair); a_bytes 1, one byte each, as
+//   the set's dot product wants them (x86 VNNI: the values 0..255; arm64 sdot: minus 128, as
+//   int8); zeros past k up to the padded depth kp (a multiple of k_align);
 // - tile: a register tile C[rows <= mr, cols <= nr] from those rows and a packed panel of B: kp /
 //   depth_group steps, each nr columns x depth_group depths, b_bytes each (int8, or int16 for a
 //   tile that wants them widened already); it finishes with the scales, zero points, bias and
-//   residual.
+//   residual. It may read all mr rows of A whatever `rows` is: gemm_int8_parallel pads A with
+//   zero rows to a multiple of mr.
 
 #pragma once
 
@@ -55,6 +56,9 @@ inline long int8_padded_depth(const Int8Kernels& kernels, long k) {
 const Int8Kernels& generic_int8_kernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const Int8Kernels& avx2_int8_kernels();
+// Need AVX-VNNI and AVX512-VNNI (with AVX512BW) respectively.
+const Int8Kernels& avx_vnni_int8_kernels();
+const Int8Kernels& avx512_vnni_int8_kernels();
 #endif
 #if defined(__aarch64__)
 // Needs the dot-product extension (ARMv8.2 FEAT_DotProd).

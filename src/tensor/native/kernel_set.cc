@@ -4,6 +4,9 @@
 
 #include "kernel_set.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
@@ -12,6 +15,17 @@
 #endif
 
 namespace {
+
+#if defined(__x86_64__) || defined(_M_X64)
+// AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4, read directly (older compilers'
+// __builtin_cpu_supports do not know it); its ymm registers are AVX's, whose support by the OS
+// the avx2 check covers.
+bool has_avx_vnni() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+  return (eax >> 4) & 1;
+}
+#endif
 
 #if defined(__aarch64__)
 // FEAT_DotProd (sdot/udot), as the operating system reports it.
@@ -38,8 +52,14 @@ int available_kernel_sets(const KernelSet** out, int capacity) {
   };
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) add(avx512_kernel_set());
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(avx2_kernel_set());
+  bool avx512 = __builtin_cpu_supports("avx512f");
+  bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+    add(avx512_vnni_kernel_set());
+  }
+  if (avx512) add(avx512_kernel_set());
+  if (avx2 && has_avx_vnni()) add(avx2_vnni_kernel_set());
+  if (avx2) add(avx2_kernel_set());
 #endif
 #if defined(__aarch64__)
   // NEON is part of the AArch64 baseline: every arm64 CPU runs it.

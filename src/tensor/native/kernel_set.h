@@ -64,6 +64,9 @@ const KernelSet& generic_kernel_set();
 #if defined(__x86_64__) || defined(_M_X64)
 const KernelSet& avx2_kernel_set();
 const KernelSet& avx512_kernel_set();
+// avx2 and avx512 with the int8 products on AVX-VNNI and AVX512-VNNI.
+const KernelSet& avx2_vnni_kernel_set();
+const KernelSet& avx512_vnni_kernel_set();
 #endif
 #if defined(__aarch64__)
 const KernelSet& neon_kernel_set();

@@ -74,3 +74,13 @@ const KernelSet& avx2_kernel_set() {
                                 &logit_loss_row, nullptr, &avx2_int8_kernels()};
   return set;
 }
+
+const KernelSet& avx2_vnni_kernel_set() {
+  static const KernelSet set = [] {
+    KernelSet with_vnni = avx2_kernel_set();
+    with_vnni.name = "avx2-vnni";
+    with_vnni.int8 = &avx_vnni_int8_kernels();
+    return with_vnni;
+  }();
+  return set;
+}

@@ -98,7 +98,17 @@ const KernelSet& avx512_kernel_set() {
                                 &layer_norm_row, &layer_norm_backward_row,
                                 &logit_loss_row,
                                 &tile_any_rows_in_place<Avx512TileInPlace, kMR>,
-                                // Every AVX-512 CPU has AVX2; VNNI kernels would go here.
+                                // Every AVX-512 CPU has AVX2.
                                 &avx2_int8_kernels()};
+  return set;
+}
+
+const KernelSet& avx512_vnni_kernel_set() {
+  static const KernelSet set = [] {
+    KernelSet with_vnni = avx512_kernel_set();
+    with_vnni.name = "avx512-vnni";
+    with_vnni.int8 = &avx512_vnni_int8_kernels();
+    return with_vnni;
+  }();
   return set;
 }
