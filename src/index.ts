@@ -7,7 +7,13 @@ export { type ResolveModelOptions, resolveModel } from "./io/hub.js";
 export * from "./io/safetensors.js";
 export * from "./models/index.js";
 export * from "./pipelines/index.js";
-export { createServer, type ServerOptions } from "./server/server.js";
+export type { ModelSpec } from "./server/model-worker.js";
+export {
+  DEFAULT_LIMITS,
+  InferenceServer,
+  type ServerLimits,
+  type ServerOptions,
+} from "./server/server.js";
 export { type Backend, type BackendChoice, createBackend } from "./tensor/index.js";
 export {
   type DecodeOptions,

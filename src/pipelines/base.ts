@@ -112,6 +112,15 @@ export abstract class Pipeline {
   }
 
   abstract run(inputs: unknown, options?: object): Promise<unknown>;
+
+  /**
+   * What `run(input, options)` answers for one input, given `output`, its entry in what
+   * `run([input, ...], options)` answers: the same, except where Hugging Face shapes a single
+   * input's answer differently (the server batches inputs of many requests into one list).
+   */
+  single(_input: unknown, output: unknown, _options: object = {}): unknown {
+    return output;
+  }
 }
 
 /** Required output of the model for this pipeline's head; a missing one is a bug, not input. */

@@ -2,7 +2,7 @@
 // id), its config, tokenizer and a model with the head the task needs (tasks.ts, shared with the
 // browser, checks the head and builds the pipeline).
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
@@ -12,6 +12,7 @@ import { loadModel, type ModelDtype } from "../models/index.js";
 import { type Backend, type BackendChoice, createBackend } from "../tensor/index.js";
 import { loadTokenizer } from "../tokenizer/index.js";
 import type { LoadedModel } from "./base.js";
+import type { Pooling } from "./pooling.js";
 import { headForTask, type Task } from "./tasks.js";
 
 export interface PipelineLoadOptions {
@@ -52,4 +53,26 @@ export async function loadForTask(
       : await createBackend(options.backend ?? "auto");
   const model = loadModel(dir, { backend, head, dtype: options.dtype });
   return { dir, config, tokenizer, model };
+}
+
+/**
+ * The sentence-embedding pooling a model folder asks for: sentence-transformers' `1_Pooling/
+ * config.json` when it has one (its CLS or mean mode), else mean pooling.
+ */
+export function modelPooling(dir: string): Pooling {
+  const file = join(dir, "1_Pooling", "config.json");
+  if (!existsSync(file)) return "mean";
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (config.pooling_mode_cls_token === true) return "cls";
+  if (config.pooling_mode_mean_tokens === true || config.pooling_mode_mean_tokens === undefined) {
+    return "mean";
+  }
+  throw new UserError(
+    `${file} asks for a pooling other than mean or CLS, which this toolkit lacks`,
+  );
 }

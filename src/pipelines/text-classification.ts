@@ -52,7 +52,7 @@ export class TextClassificationPipeline extends Pipeline {
     options: TextClassificationOptions = {},
   ): Promise<TextClassificationOutput | TextClassificationOutput[]> {
     const reader = new OptionReader(this.task, options as Record<string, unknown>, OPTIONS);
-    const legacy = !("top_k" in options) || options.top_k === undefined;
+    const legacy = options.top_k === undefined;
     const topK = reader.intOrNull("top_k", 1);
     const numLabels = this.config.numLabels;
     const fn = reader.has("function_to_apply")
@@ -82,8 +82,14 @@ export class TextClassificationPipeline extends Pipeline {
       }
     });
     if (Array.isArray(inputs)) return results;
+    return this.single(inputs, results[0], options) as TextClassificationOutput;
+  }
+
+  override single(input: unknown, output: unknown, options: TextClassificationOptions = {}) {
     // Hugging Face wraps the best label of a single text in a list (not that of a pair).
-    return legacy && typeof inputs === "string" ? [results[0] as LabelScore] : results[0];
+    return options.top_k === undefined && typeof input === "string"
+      ? [output as LabelScore]
+      : output;
   }
 
   private textAndPair(input: TextClassificationInput): [string, string | null] {

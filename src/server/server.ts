@@ -1,189 +1,351 @@
-// An HTTP server for pipelines, shaped like Hugging Face's Inference API: POST a JSON body
-// {"inputs": ..., "parameters": {...}} to /TASK (or to / when one task is served) and get the
-// pipeline's output as JSON; GET /health says what is served. Errors are {"error": "..."}.
+// The HTTP server (fastify): pipelines behind Hugging Face's Inference API routes and
+// text-embeddings-inference's (TEI) routes, including OpenAI's /v1/embeddings (routes.ts).
+// Each model runs in its own worker thread (model-worker.ts), so the event loop answers /health,
+// parses bodies and refuses excess load at once however long a batch takes; each task has its
+// own queue, batched across requests (batcher.ts). Limits answer as TEI does: 413 body too
+// large, 422 too many inputs or an input too long, 429 too many concurrent requests (with
+// Retry-After), 408 headers or body too slow, 503 past the per-request deadline.
 
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { UserError } from "../errors.js";
-import type { Pipeline } from "../pipelines/index.js";
+import { loadConfig, type ModelConfig } from "../io/config.js";
+import { modelPooling } from "../pipelines/load.js";
+import type { Pooling } from "../pipelines/pooling.js";
+import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
+import { Batcher, type BatchInput } from "./batcher.js";
+import { Metrics } from "./metrics.js";
+import { BatchError, type ModelSpec, ModelWorker } from "./model-worker.js";
+import { registerRoutes } from "./routes.js";
+
+export interface ServerLimits {
+  /** Larger bodies get 413. */
+  maxBodyBytes: number;
+  /** More inputs in one request get 422. */
+  maxClientBatchSize: number;
+  /** The token budget of one batch. */
+  maxBatchTokens: number;
+  /** Requests sharing one batch. */
+  maxBatchRequests: number;
+  /** Requests in progress beyond this get 429. */
+  maxConcurrentRequests: number;
+  /** Time to receive a request's headers (408 past it). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (408 past it). */
+  bodyTimeoutMs: number;
+  /** Time from arrival to answer (503 past it; the request's queued work is dropped). */
+  requestDeadlineMs: number;
+  /** On close(): time the requests in progress get before their connections are cut. */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxBodyBytes: 2 * 1024 * 1024,
+  maxClientBatchSize: 32,
+  maxBatchTokens: 16384,
+  maxBatchRequests: 64,
+  maxConcurrentRequests: 512,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  requestDeadlineMs: 60_000,
+  shutdownTimeoutMs: 10_000,
+};
 
 export interface ServerOptions {
-  /** The pipelines served, by route name (usually the task): POST /NAME runs one. */
-  pipelines: Record<string, Pipeline>;
-  /** Larger request bodies are refused with 413; default 1 MiB. */
-  maxBodyBytes?: number;
-  /** Where the request lines and internal errors go; default stderr. */
+  /** The models served, each in its own worker thread, with the tasks run on it. */
+  models: ModelSpec[];
+  limits?: Partial<ServerLimits>;
+  /** Requests must carry `Authorization: Bearer KEY` (401 otherwise); /health is open. */
+  apiKey?: string;
+  /** One line per request, and internal errors; default stderr. */
   log?: (line: string) => void;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
 /** A failure with the HTTP status it answers with; its message is shown to the client. */
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** TEI's error_type. */
+    readonly type: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
-const BODY_EXAMPLE = `{"inputs": "...", "parameters": {...}}`;
+/** A task served: its queue, and what the main thread needs to check and count inputs. */
+export interface ServedTask {
+  task: string;
+  modelDir: string;
+  dtype: string;
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  pooling: Pooling;
+  batcher: Batcher;
+}
 
-/**
- * A node:http server (not yet listening) answering for `options.pipelines`. Inference runs one
- * request at a time, in arrival order: the kernels already use every thread. GET /health answers
- * {"status": "ok", "tasks": [names], "model": folder}, or "model": {name: folder} when the
- * pipelines were loaded from different folders.
- */
-export function createServer(options: ServerOptions): Server {
-  const names = Object.keys(options.pipelines);
-  if (names.length === 0) throw new UserError("the server needs at least one pipeline");
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const health = JSON.stringify({ status: "ok", tasks: names, model: modelsOf(options.pipelines) });
-  let queue: Promise<unknown> = Promise.resolve();
-  const serialised = <T>(job: () => Promise<T>): Promise<T> => {
-    const result = queue.then(job);
-    queue = result.catch(() => undefined);
-    return result;
-  };
+export class InferenceServer {
+  readonly app: FastifyInstance;
+  readonly limits: ServerLimits;
+  readonly tasks = new Map<string, ServedTask>();
+  readonly metrics = new Metrics();
+  private readonly log: (line: string) => void;
+  private inFlight = 0;
+  private closing: Promise<void> | null = null;
 
-  const routeOf = (path: string): Pipeline => {
-    if (path === "/" && names.length === 1) return options.pipelines[names[0]];
-    const name = path.slice(1);
-    if (path.startsWith("/") && Object.hasOwn(options.pipelines, name)) {
-      return options.pipelines[name];
-    }
-    const routes = names.map((n) => `POST /${n}`).join(", ");
-    throw new HttpError(404, `no route ${path}; this server answers GET /health, ${routes}`);
-  };
-
-  const answer = async (request: IncomingMessage, response: ServerResponse): Promise<string> => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path === "/health") {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        throw new HttpError(405, "use GET /health", { Allow: "GET, HEAD" });
-      }
-      return health;
-    }
-    const pipe = routeOf(path);
-    if (request.method !== "POST") {
-      throw new HttpError(405, `use POST ${path} with a JSON body ${BODY_EXAMPLE}`, {
-        Allow: "POST",
-      });
-    }
-    const { inputs, parameters } = parseBody(await readBody(request, maxBodyBytes));
-    // A client that left while queued is not worth a forward pass.
-    const run = async () => (response.destroyed ? null : pipe.run(inputs, parameters));
-    return JSON.stringify(await serialised(run));
-  };
-
-  const server = createHttpServer((request, response) => {
-    const started = performance.now();
-    response.on("close", () => {
-      const status = response.writableFinished ? String(response.statusCode) : "aborted";
-      const ms = (performance.now() - started).toFixed(0);
-      log(`${request.method} ${request.url} ${status} ${ms}ms`);
+  private constructor(
+    private readonly workers: ModelWorker[],
+    options: ServerOptions,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const limits = this.limits;
+    this.app = Fastify({
+      bodyLimit: limits.maxBodyBytes,
+      // Node's own timeouts answer 408; it checks them every connectionsCheckingInterval.
+      serverFactory: (handler) =>
+        createHttpServer(
+          {
+            headersTimeout: limits.headersTimeoutMs,
+            requestTimeout: limits.bodyTimeoutMs,
+            connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 2),
+          },
+          handler,
+        ),
+      forceCloseConnections: "idle",
+      return503OnClosing: true,
     });
-    const send = (status: number, body: string, headers: Record<string, string> = {}) => {
-      if (response.destroyed) return;
-      response.writeHead(status, {
-        "Content-Type": "application/json; charset=utf-8",
-        "Content-Length": Buffer.byteLength(body),
-        // After close(), a kept-alive connection would hold the server open until it times out.
-        ...(server.listening ? {} : { Connection: "close" }),
-        ...headers,
+    this.hooks(options.apiKey);
+  }
+
+  /** Starts a worker per model and waits for every model to load. */
+  static async start(options: ServerOptions): Promise<InferenceServer> {
+    if (options.models.length === 0 || options.models.some((m) => m.tasks.length === 0)) {
+      throw new UserError("the server needs at least one model with at least one task");
+    }
+    const workers = await Promise.all(options.models.map((spec) => ModelWorker.start(spec)));
+    const server = new InferenceServer(workers, options);
+    options.models.forEach((spec, i) => server.serve(spec, workers[i]));
+    registerRoutes(server);
+    return server;
+  }
+
+  private serve(spec: ModelSpec, worker: ModelWorker): void {
+    const config = loadConfig(worker.modelDir);
+    const tokenizer = loadTokenizer(worker.modelDir);
+    const pooling = modelPooling(worker.modelDir);
+    for (const task of spec.tasks) {
+      if (this.tasks.has(task)) throw new UserError(`${task} is served twice: give it once`);
+      const batcher = new Batcher(
+        async (inputs, parameters, single) => {
+          const started = performance.now();
+          const outputs = await worker.run(task, inputs, parameters, single);
+          this.metrics.inferred(task, (performance.now() - started) / 1000);
+          return outputs;
+        },
+        this.limits,
+        this.metrics.observer(task),
+      );
+      this.tasks.set(task, {
+        task,
+        modelDir: worker.modelDir,
+        dtype: worker.dtype,
+        config,
+        tokenizer,
+        pooling,
+        batcher,
       });
-      response.end(request.method === "HEAD" ? undefined : body);
+    }
+  }
+
+  /** Listens; resolves with host:port. */
+  async listen(port: number, host: string): Promise<string> {
+    try {
+      await this.app.listen({ port, host });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+        throw new UserError(`port ${port} on ${host} is in use: pick another with --port`);
+      }
+      throw error;
+    }
+    const address = this.app.server.address() as AddressInfo;
+    const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `${shownHost}:${address.port}`;
+  }
+
+  get server(): Server {
+    return this.app.server;
+  }
+
+  /**
+   * Stops accepting, gives the requests in progress `shutdownTimeoutMs` to finish, then cuts
+   * what is left (queued work is dropped) and stops the workers.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const timer = setTimeout(
+        () => this.app.server.closeAllConnections(),
+        this.limits.shutdownTimeoutMs,
+      );
+      try {
+        await this.app.close();
+      } finally {
+        clearTimeout(timer);
+        await Promise.all(this.workers.map((worker) => worker.stop()));
+      }
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Runs `inputs` on `task` through its queue: admission has happened; the work is dropped when
+   * the client leaves or the deadline passes.
+   */
+  async infer(
+    reply: FastifyReply,
+    served: ServedTask,
+    inputs: BatchInput[],
+    parameters: Record<string, unknown>,
+  ): Promise<unknown[]> {
+    const controller = new AbortController();
+    const deadline = setTimeout(
+      () =>
+        controller.abort(
+          new HttpError(
+            503,
+            `the request took longer than ${this.limits.requestDeadlineMs} ms, this server's deadline: retry, or send fewer inputs`,
+            "Overloaded",
+            { "Retry-After": "1" },
+          ),
+        ),
+      this.limits.requestDeadlineMs,
+    );
+    const left = () => {
+      if (!reply.raw.writableFinished)
+        controller.abort(new HttpError(499, "client left", "Aborted"));
     };
-    answer(request, response).then(
-      (body) => send(200, body),
-      (error: unknown) => {
-        if (error instanceof HttpError || error instanceof UserError) {
-          const status = error instanceof HttpError ? error.status : 400;
-          const headers = error instanceof HttpError ? error.headers : {};
-          send(status, JSON.stringify({ error: error.message }), headers);
-        } else {
-          log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
-          send(500, JSON.stringify({ error: "internal error (see the server's log)" }));
-        }
-      },
-    );
-  });
-  return server;
-}
-
-/** The model folder served, or one per route when they differ. */
-function modelsOf(pipelines: Record<string, Pipeline>): string | Record<string, string> {
-  const dirs = Object.fromEntries(Object.entries(pipelines).map(([n, p]) => [n, p.modelDir]));
-  const distinct = new Set(Object.values(dirs));
-  return distinct.size === 1 ? [...distinct][0] : dirs;
-}
-
-/** The request body as text; more than `maxBytes` is refused (413) without reading it all. */
-function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
-  const tooLarge = () =>
-    new HttpError(413, `the body is larger than ${maxBytes} bytes, this server's limit`, {
-      Connection: "close",
-    });
-  if (Number(request.headers["content-length"] ?? 0) > maxBytes) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        request.removeAllListeners("data");
-        request.pause();
-        reject(tooLarge());
-        return;
+    reply.raw.once("close", left);
+    try {
+      return await served.batcher.submit(inputs, parameters, controller.signal);
+    } catch (error) {
+      if (error instanceof BatchError) {
+        if (error.user) throw new HttpError(400, error.message, "Validation");
+        this.log(`internal error: ${error.detail ?? error.message}`);
+        throw new HttpError(500, "internal error (see the server's log)", "Backend");
       }
-      chunks.push(chunk);
+      throw error;
+    } finally {
+      clearTimeout(deadline);
+      reply.raw.off("close", left);
+    }
+  }
+
+  private hooks(apiKey: string | undefined): void {
+    const app = this.app;
+    app.addHook("onRequest", async (request, reply) => {
+      (request as { started?: number }).started = performance.now();
+      const path = request.url.split("?")[0];
+      if (apiKey !== undefined && path !== "/health") {
+        if (request.headers.authorization !== `Bearer ${apiKey}`) {
+          throw new HttpError(
+            401,
+            "send the server's API key as Authorization: Bearer KEY",
+            "Unauthorized",
+            {
+              "WWW-Authenticate": "Bearer",
+            },
+          );
+        }
+      }
+      if (request.method === "POST") {
+        if (this.inFlight >= this.limits.maxConcurrentRequests) {
+          throw new HttpError(
+            429,
+            `the server is at its limit of ${this.limits.maxConcurrentRequests} concurrent requests: retry shortly`,
+            "Overloaded",
+            { "Retry-After": "1" },
+          );
+        }
+        this.inFlight++;
+        reply.raw.once("close", () => this.inFlight--);
+      }
     });
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
+    app.addHook("onResponse", async (request, reply) => {
+      const started = (request as { started?: number }).started ?? performance.now();
+      const seconds = (performance.now() - started) / 1000;
+      const route = request.routeOptions.url ?? "unknown";
+      this.metrics.answered(route, reply.statusCode, seconds);
+      this.log(
+        `${request.method} ${request.url} ${reply.statusCode} ${(seconds * 1000).toFixed(0)}ms`,
+      );
+    });
+    app.addHook("onRequestAbort", async (request) => {
+      this.metrics.failed("aborted");
+      this.log(`${request.method} ${request.url} aborted by the client`);
+    });
+    app.setNotFoundHandler(async (request) => {
+      throw new HttpError(
+        404,
+        `no route ${request.method} ${request.url.split("?")[0]}; ${this.routeList()}`,
+        "NotFound",
+      );
+    });
+    app.setErrorHandler(async (error, _request, reply) => {
+      const { status, message, type, headers } = this.answerOf(error);
+      this.metrics.failed(type);
+      reply.code(status).headers(headers).type("application/json; charset=utf-8");
+      return { error: message, error_type: type };
+    });
+  }
 
-const BODY_KEYS = ["inputs", "parameters", "options"];
+  private answerOf(error: unknown): {
+    status: number;
+    message: string;
+    type: string;
+    headers: Record<string, string>;
+  } {
+    if (error instanceof HttpError) {
+      return {
+        status: error.status,
+        message: error.message,
+        type: error.type,
+        headers: error.headers,
+      };
+    }
+    if (error instanceof UserError)
+      return { status: 400, message: error.message, type: "Validation", headers: {} };
+    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    if (fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return {
+        status: 413,
+        message: `the body is larger than ${this.limits.maxBodyBytes} bytes, this server's limit (--payload-limit)`,
+        type: "PayloadTooLarge",
+        headers: { Connection: "close" },
+      };
+    }
+    const status = fastifyError.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return {
+        status,
+        message: fastifyError.message ?? "bad request",
+        type: "Validation",
+        headers: {},
+      };
+    }
+    this.log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+    return {
+      status: 500,
+      message: "internal error (see the server's log)",
+      type: "Backend",
+      headers: {},
+    };
+  }
 
-/**
- * `inputs` and `parameters` from a request body. `options` (the Inference API's wait_for_model,
- * use_cache) is accepted and has nothing to do here: the model is loaded and nothing is cached.
- */
-function parseBody(text: string): { inputs: unknown; parameters: Record<string, unknown> } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, `the body must be JSON, ${BODY_EXAMPLE}: ${(error as Error).message}`);
+  /** The routes, for 404's message. */
+  routeList(): string {
+    const tasks = [...this.tasks.keys()].map((task) => `POST /${task}`).join(", ");
+    return `this server answers ${tasks}, POST /embed, /predict, /tokenize, /decode, /v1/embeddings, GET /health, /info, /metrics`;
   }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(400, `the body must be a JSON object, ${BODY_EXAMPLE}`);
-  }
-  const fields = body as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((key) => !BODY_KEYS.includes(key));
-  if (unknown.length > 0) {
-    throw new HttpError(
-      400,
-      `unknown field ${unknown.join(", ")} in the body; it takes ${BODY_EXAMPLE}`,
-    );
-  }
-  if (fields.inputs === undefined) {
-    throw new HttpError(400, `the body has no "inputs": send ${BODY_EXAMPLE}`);
-  }
-  const parameters = fields.parameters ?? {};
-  if (parameters === null || typeof parameters !== "object" || Array.isArray(parameters)) {
-    throw new HttpError(
-      400,
-      `"parameters" must be an object such as {"top_k": 3}, got ${JSON.stringify(parameters)}`,
-    );
-  }
-  return { inputs: fields.inputs, parameters: parameters as Record<string, unknown> };
 }

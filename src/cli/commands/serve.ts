@@ -1,53 +1,86 @@
-// `distilbert serve`: pipelines behind an HTTP server, shaped like Hugging Face's Inference API.
+// `distilbert serve`: pipelines behind an HTTP server with Hugging Face's Inference API routes,
+// text-embeddings-inference's and OpenAI's /v1/embeddings, batching concurrent requests.
 
-import type { Server } from "node:http";
 import { parseArgs } from "node:util";
 import { backendChoice, DTYPE_HELP, dtypeChoice, positiveInt } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
-import {
-  DEFAULT_MODELS,
-  PIPELINE_TASKS,
-  type Pipeline,
-  pipeline,
-  type Task,
-} from "../../pipelines/index.js";
-import { createServer, DEFAULT_MAX_BODY_BYTES } from "../../server/server.js";
-import { BACKEND_CHOICES, createBackend } from "../../tensor/index.js";
+import { DEFAULT_MODELS, PIPELINE_TASKS, type Task } from "../../pipelines/index.js";
+import { checkTask } from "../../pipelines/tasks.js";
+import type { ModelSpec } from "../../server/model-worker.js";
+import { DEFAULT_LIMITS, InferenceServer, type ServerLimits } from "../../server/server.js";
+import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
 
-const help = `distilbert serve --task TASK [--task TASK2 ...] [--model DIR_OR_ID] [--host HOST]
-                 [--port N] [--backend NAME] [--threads N] [--dtype int8] [--max-body-bytes N]
+/** The limit options: flag, the ServerLimits field, what it bounds. */
+const LIMIT_OPTIONS: [string, keyof ServerLimits, string][] = [
+  ["max-client-batch-size", "maxClientBatchSize", "inputs in one request (422 past it)"],
+  ["max-batch-tokens", "maxBatchTokens", "tokens in one batch run on the model"],
+  ["max-batch-requests", "maxBatchRequests", "requests sharing one batch"],
+  ["max-concurrent-requests", "maxConcurrentRequests", "requests in progress (429 past it)"],
+  ["payload-limit", "maxBodyBytes", "bytes in a request body (413 past it)"],
+  ["headers-timeout", "headersTimeoutMs", "ms to receive a request's headers (408)"],
+  ["body-timeout", "bodyTimeoutMs", "ms to receive a whole request (408)"],
+  ["request-deadline", "requestDeadlineMs", "ms from arrival to answer (503; work dropped)"],
+  ["shutdown-timeout", "shutdownTimeoutMs", "ms SIGTERM waits for requests in progress"],
+];
 
-Serves pipelines over HTTP, as Hugging Face's Inference API does: POST a JSON body
-{"inputs": ..., "parameters": {...}} and get the pipeline's output as JSON, in the shapes
-\`distilbert predict\` prints. "inputs" is what the pipeline takes (a string, a list of strings,
-{"question", "context"}, ...); "parameters" are its options (see distilbert predict --help).
+const limitHelp = LIMIT_OPTIONS.map(
+  ([flag, field, what]) => `  --${`${flag} N`.padEnd(27)}${what}; default ${DEFAULT_LIMITS[field]}`,
+).join("\n");
+
+const help = `distilbert serve --task TASK[=MODEL] [--task ...] [--model DIR_OR_ID] [--host HOST]
+                 [--port N] [--backend NAME] [--threads N] [--dtype int8] [--api-key KEY]
+                 [limits]
+
+Serves pipelines over HTTP. Each model runs in its own worker thread, so the server answers
+/health and refuses excess load at once while a batch runs; each task has its own queue, and the
+inputs of concurrent requests are run together as one batch (bounded by --max-batch-tokens and
+--max-batch-requests), as text-embeddings-inference (TEI) does.
 
 Routes:
-  POST /TASK     run TASK's pipeline (POST / also works when one task is served)
-  GET /health    {"status": "ok", "tasks": [...], "model": ...}
-Errors are {"error": "..."}: 400 bad JSON or inputs, 404 unknown route, 405 wrong method,
-413 body too large, 500 a bug (logged here). Requests are answered one at a time, in order.
-One line per request is logged on stderr. Ctrl-C finishes the requests in progress, then stops.
+  POST /TASK        Hugging Face's Inference API: {"inputs": ..., "parameters": {...}} -> the
+                    pipeline's output, in the shapes \`distilbert predict\` prints (POST / too
+                    when one task is served). Feature extraction also takes TEI's top-level
+                    "normalize" and "truncate", as @huggingface/inference sends them.
+  POST /embed       TEI: {"inputs": text(s), "normalize": true, "truncate": false} -> vectors,
+                    pooled as the model folder says (1_Pooling/config.json), else mean
+  POST /v1/embeddings  OpenAI: {"input": text(s), "model": ...} -> {"object": "list", "data":
+                    [{"object": "embedding", "index", "embedding"}], "model", "usage"}
+  POST /predict     TEI: {"inputs": text, [text, pair] or a list of those} -> labels, scores
+  POST /tokenize    TEI: {"inputs": text(s), "add_special_tokens": true} -> tokens, offsets
+  POST /decode      TEI: {"ids": ids or a list of them, "skip_special_tokens": true} -> texts
+  GET /health       {"status": "ok", "tasks": [...], "model": ...}
+  GET /info         the model and this server's limits (TEI's /info)
+  GET /metrics      Prometheus: requests, latency, queue size, batch sizes, errors by kind
+Errors are {"error": "...", "error_type": "..."}: 400 bad JSON or inputs, 401 no or wrong API
+key, 404 unknown route, 405 wrong method, 408 a client too slow to send its request, 413 body
+too large, 422 too many inputs or an input too long (send "truncate": true), 429 too many
+requests at once (Retry-After), 503 past the deadline, 500 a bug (logged here). A client that
+disconnects has its queued work dropped. SIGTERM or Ctrl-C stops accepting, gives the requests
+in progress --shutdown-timeout, then exits.
 
 TASK is one of: ${PIPELINE_TASKS.slice(0, 5).join(", ")},
 ${PIPELINE_TASKS.slice(5).join(", ")}.
 
 Options:
-  --task TASK          a task to serve; repeat it to serve several from the same model
+  --task TASK[=MODEL]  a task to serve, on MODEL or else --model; repeat it to serve several
+                       (tasks on the same model share its worker)
   --model DIR_OR_ID    a model folder, or a Hugging Face Hub id; default: the model shipped for
                        ${Object.keys(DEFAULT_MODELS).join(", ")}
   --revision REV       Hub models: branch, tag or commit (default main)
   --host HOST          the address to listen on (default 127.0.0.1: this machine only)
   --port N             the port (default 8080; 0 picks a free one)
   --backend NAME       ${BACKEND_CHOICES.join(", ")} (default auto)
-  --threads N          worker threads for the backend (default: the machine's cores)
+  --threads N          threads per model for the backend (default: the machine's cores)
   ${DTYPE_HELP}
-  --max-body-bytes N   larger request bodies get 413 (default ${DEFAULT_MAX_BODY_BYTES})
+  --api-key KEY        requests need Authorization: Bearer KEY (401 otherwise; /health is open)
+Limits:
+${limitHelp}
 
 Example:
-  distilbert serve --task fill-mask --port 8080
-  curl -s localhost:8080 -d '{"inputs": "The [MASK] shall be vested in a President."}'`;
+  distilbert serve --task fill-mask --task feature-extraction --port 8080
+  curl -s localhost:8080/fill-mask -d '{"inputs": "The [MASK] shall be vested in a President."}'
+  curl -s localhost:8080/v1/embeddings -d '{"input": ["a text", "another"], "model": "any"}'`;
 
 function port(value: string): number {
   const number = Number(value);
@@ -57,8 +90,29 @@ function port(value: string): number {
   return number;
 }
 
+/** The models to start: the tasks grouped by the model each runs on. */
+function modelSpecs(
+  tasks: string[],
+  model: string | undefined,
+  common: Omit<ModelSpec, "tasks" | "model">,
+): ModelSpec[] {
+  const byModel = new Map<string, string[]>();
+  for (const entry of tasks) {
+    const [task, own] = entry.split("=", 2);
+    checkTask(task);
+    const chosen = own || model || DEFAULT_MODELS[task as Task];
+    if (chosen === undefined) {
+      throw new UserError(
+        `${task} has no default model: pass --model DIR_OR_ID, or --task ${task}=DIR_OR_ID`,
+      );
+    }
+    byModel.set(chosen, [...(byModel.get(chosen) ?? []), task]);
+  }
+  return [...byModel].map(([chosen, grouped]) => ({ ...common, model: chosen, tasks: grouped }));
+}
+
 export const serve: Command = {
-  summary: 'serve pipelines over HTTP (POST /TASK {"inputs": ...}), like HF\'s Inference API',
+  summary: "serve pipelines over HTTP: Inference API, TEI and OpenAI routes, batched",
   help,
   async run(args) {
     const { values, positionals } = parseArgs({
@@ -73,7 +127,8 @@ export const serve: Command = {
         backend: { type: "string" },
         threads: { type: "string" },
         dtype: { type: "string" },
-        "max-body-bytes": { type: "string" },
+        "api-key": { type: "string" },
+        ...Object.fromEntries(LIMIT_OPTIONS.map(([flag]) => [flag, { type: "string" as const }])),
       },
     });
     if (positionals.length > 0) {
@@ -86,57 +141,43 @@ export const serve: Command = {
       throw new UserError(`serve needs --task TASK, one of: ${PIPELINE_TASKS.join(", ")}`);
     }
     const listenPort = port(values.port);
-    const maxBodyBytes = positiveInt("max-body-bytes", values["max-body-bytes"]) ?? undefined;
-    const threads = positiveInt("threads", values.threads) ?? undefined;
-    const backend = await createBackend(backendChoice(values.backend), { threads });
-    const pipelines: Record<string, Pipeline> = {};
-    for (const task of tasks) {
-      pipelines[task] = await pipeline(task as Task, values.model, {
-        backend,
-        revision: values.revision,
-        dtype: dtypeChoice(values.dtype),
-      });
+    const limits: Partial<ServerLimits> = {};
+    for (const [flag, field] of LIMIT_OPTIONS) {
+      const value = positiveInt(
+        flag,
+        (values as Record<string, unknown>)[flag] as string | undefined,
+      );
+      if (value !== null) limits[field] = value;
     }
-    const server = createServer({ pipelines, maxBodyBytes });
-    const address = await listen(server, values.host, listenPort);
-    const routes = tasks.length === 1 ? `POST / or /${tasks[0]}` : "POST /TASK";
+    const models = modelSpecs(tasks, values.model, {
+      revision: values.revision,
+      backend: backendChoice(values.backend),
+      threads: positiveInt("threads", values.threads) ?? undefined,
+      dtype: dtypeChoice(values.dtype),
+    });
+    const server = await InferenceServer.start({ models, limits, apiKey: values["api-key"] });
+    const address = await server.listen(listenPort, values.host);
+    const served = [...server.tasks.keys()];
+    const routes = served.length === 1 ? `POST / or /${served[0]}` : "POST /TASK";
     process.stderr.write(
-      `distilbert serve: ${tasks.join(", ")} on http://${address} (${routes}, GET /health); ${backend.name} backend, ${backend.threads} threads; Ctrl-C stops\n`,
+      `distilbert serve: ${served.join(", ")} on http://${address} (${routes}, /embed, /v1/embeddings, GET /health, /metrics); Ctrl-C stops\n`,
     );
     await untilSignalled(server);
     return 0;
   },
 };
 
-function listen(server: Server, host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") {
-        reject(new UserError(`port ${port} on ${host} is in use: pick another with --port`));
-      } else {
-        reject(error);
-      }
-    });
-    server.listen(port, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return resolve(String(address));
-      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      resolve(`${shownHost}:${address.port}`);
-    });
-  });
-}
-
 /**
- * Resolves once SIGINT or SIGTERM has closed the server, after the requests in progress are
- * answered. A second signal stops at once (the handlers are gone by then).
+ * Resolves once SIGINT or SIGTERM has closed the server: requests in progress get the shutdown
+ * timeout, then their connections are cut. A second signal stops at once.
  */
-function untilSignalled(server: Server): Promise<void> {
+function untilSignalled(server: InferenceServer): Promise<void> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       process.stderr.write(`distilbert serve: ${signal}, finishing the requests in progress\n`);
-      server.close(() => resolve());
+      server.close().then(resolve, resolve);
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
