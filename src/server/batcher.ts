@@ -60,6 +60,7 @@ export class Batcher {
   private readonly queue: Entry[] = [];
   private running = false;
   private waitingInputs = 0;
+  private closed: Error | null = null;
 
   constructor(
     private readonly runBatch: RunBatch,
@@ -73,6 +74,7 @@ export class Batcher {
     parameters: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<unknown[]> {
+    if (this.closed) return Promise.reject(this.closed);
     if (inputs.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const entry: Entry = {
@@ -91,6 +93,13 @@ export class Batcher {
       this.changeWaiting(inputs.length);
       this.pump();
     });
+  }
+
+  /** Refuses what is queued with `error` and takes nothing more; a batch running finishes. */
+  close(error: Error): void {
+    this.closed = error;
+    for (const entry of this.queue.splice(0)) entry.reject(error);
+    this.changeWaiting(-this.waitingInputs);
   }
 
   /** Inputs waiting to run. */

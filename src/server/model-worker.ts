@@ -48,7 +48,12 @@ export class ModelWorker {
   private nextId = 0;
   private readonly pending = new Map<
     number,
-    { resolve: (outputs: unknown[]) => void; reject: (error: Error) => void }
+    {
+      resolve: (outputs: unknown[]) => void;
+      reject: (error: Error) => void;
+      /** Called once the batch has an answer, whatever it is. */
+      settled: (() => void)[];
+    }
   >();
 
   private constructor(
@@ -63,6 +68,7 @@ export class ModelWorker {
       this.pending.delete(reply.id);
       if (reply.type === "result") waiting.resolve(reply.outputs);
       else waiting.reject(new BatchError(reply.message, reply.user, reply.stack));
+      for (const done of waiting.settled) done();
     });
     worker.on("error", (error) => this.failAll(error));
     worker.on("exit", (code) => this.failAll(new Error(`the model's worker exited (${code})`)));
@@ -97,17 +103,28 @@ export class ModelWorker {
   ): Promise<unknown[]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, settled: [] });
       this.worker.postMessage({ id, task, inputs, parameters, single } satisfies WorkerRequest);
     });
   }
 
+  /**
+   * Stops the worker once the batches sent to it have finished: terminating it mid-batch would
+   * free the arrays the native kernels' threads are still computing into.
+   */
   async stop(): Promise<void> {
+    const waiting = [...this.pending.values()].map(
+      (entry) => new Promise<void>((done) => entry.settled.push(done)),
+    );
+    await Promise.all(waiting);
     await this.worker.terminate();
   }
 
   private failAll(error: Error): void {
-    for (const waiting of this.pending.values()) waiting.reject(error);
+    for (const waiting of this.pending.values()) {
+      waiting.reject(error);
+      for (const done of waiting.settled) done();
+    }
     this.pending.clear();
   }
 }

@@ -107,7 +107,10 @@ async function inferenceApi(
     const message = `"parameters" must be an object such as {"top_k": 3}, got ${got}`;
     throw new HttpError(400, message, "Validation");
   }
-  const options = { ...(parameters as Body), ...(embedding ? embedOptions(body, false) : {}) };
+  const options = {
+    ...(parameters as Body),
+    ...(embedding ? embedOptions(body, false, served) : {}),
+  };
   const list = Array.isArray(body.inputs);
   const values = list ? (body.inputs as unknown[]) : [body.inputs];
   const inputs = checkedInputs(server, served, values, !list, options);
@@ -122,7 +125,7 @@ async function embed(server: InferenceServer, raw: unknown, reply: FastifyReply)
   const body = objectBody(raw, example, 422);
   allowOnly(body, ["inputs", ...EMBED_KEYS], example, 422);
   const texts = stringList(body.inputs, "inputs", example);
-  const options = { pooling: served.pooling, ...embedOptions(body, true) };
+  const options = { pooling: served.pooling, ...embedOptions(body, true, served) };
   const inputs = checkedInputs(server, served, texts, false, options);
   return streamList(reply, await server.infer(reply, served, inputs, options));
 }
@@ -195,7 +198,7 @@ async function predict(server: InferenceServer, raw: unknown, reply: FastifyRepl
   const options: Body = {
     top_k: null,
     ...(flag(body.raw_scores, "raw_scores", false) ? { function_to_apply: "none" } : {}),
-    ...truncation(body),
+    ...truncation(body, served),
   };
   const inputs = checkedInputs(server, served, values, false, options);
   const outputs = await server.infer(reply, served, inputs, options);
@@ -329,22 +332,24 @@ function tokenCount(tokenizer: Tokenizer, value: unknown, cap: number): number {
 }
 
 /** Feature-extraction options from TEI's top-level fields. */
-function embedOptions(body: Body, normalizeByDefault: boolean): Body {
+function embedOptions(body: Body, normalizeByDefault: boolean, served: ServedTask): Body {
   noPrompts(body);
   const normalize = flag(body.normalize, "normalize", normalizeByDefault);
   return {
     ...(body.normalize !== undefined || normalizeByDefault ? { normalize } : {}),
-    ...truncation(body),
+    ...truncation(body, served),
   };
 }
 
-function truncation(body: Body): Body {
+/** TEI's "truncate": cut each input to what the model reads. */
+function truncation(body: Body, served: ServedTask): Body {
   const direction = body.truncation_direction;
   if (direction !== undefined && direction !== "right" && direction !== "Right") {
     const message = `"truncation_direction" ${JSON.stringify(direction)} is not supported: this server cuts the end of a text ("right")`;
     throw new HttpError(422, message, "Validation");
   }
-  return flag(body.truncate, "truncate", false) ? { truncation: true } : {};
+  const max = served.config.maxPositionEmbeddings;
+  return flag(body.truncate, "truncate", false) ? { truncation: true, max_length: max } : {};
 }
 
 function noPrompts(body: Body): void {

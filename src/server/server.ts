@@ -125,9 +125,17 @@ export class InferenceServer {
     if (options.models.length === 0 || options.models.some((m) => m.tasks.length === 0)) {
       throw new UserError("the server needs at least one model with at least one task");
     }
-    const workers = await Promise.all(options.models.map((spec) => ModelWorker.start(spec)));
+    const started = await Promise.allSettled(options.models.map((spec) => ModelWorker.start(spec)));
+    const workers = started.flatMap((result) =>
+      result.status === "fulfilled" ? [result.value] : [],
+    );
+    const failure = started.find((result) => result.status === "rejected");
+    if (failure) {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      throw failure.reason;
+    }
     const server = new InferenceServer(workers, options);
-    options.models.forEach((spec, i) => server.serve(spec, workers[i]));
+    for (let i = 0; i < workers.length; i++) server.serve(options.models[i], workers[i]);
     registerRoutes(server);
     return server;
   }
@@ -179,6 +187,11 @@ export class InferenceServer {
     return this.app.server;
   }
 
+  /** Requests admitted and not yet answered. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
   /**
    * Stops accepting, gives the requests in progress `shutdownTimeoutMs` to finish, then cuts
    * what is left (queued work is dropped) and stops the workers.
@@ -193,6 +206,10 @@ export class InferenceServer {
         await this.app.close();
       } finally {
         clearTimeout(timer);
+        // Connections still open hold no request in progress: a client stalled mid-request.
+        this.app.server.closeAllConnections();
+        const stopping = new HttpError(503, "the server is shutting down", "Unhealthy");
+        for (const served of this.tasks.values()) served.batcher.close(stopping);
         await Promise.all(this.workers.map((worker) => worker.stop()));
       }
     })();
@@ -280,9 +297,11 @@ export class InferenceServer {
       this.log(
         `${request.method} ${request.url} ${reply.statusCode} ${(seconds * 1000).toFixed(0)}ms`,
       );
+      // While closing, a kept-alive connection whose last answer went out would hold close().
+      if (this.closing) setImmediate(() => this.app.server.closeIdleConnections());
     });
     app.addHook("onRequestAbort", async (request) => {
-      this.metrics.failed("aborted");
+      this.metrics.failed("Aborted");
       this.log(`${request.method} ${request.url} aborted by the client`);
     });
     app.setNotFoundHandler(async (request) => {
