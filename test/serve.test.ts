@@ -50,9 +50,9 @@ function assertClose(actual: unknown, expected: unknown, tolerance = 1e-5, path 
   } else if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual), path);
     assert.equal((actual as unknown[]).length, expected.length, path);
-    expected.forEach((e, i) =>
-      assertClose((actual as unknown[])[i], e, tolerance, `${path}[${i}]`),
-    );
+    for (const [i, e] of expected.entries()) {
+      assertClose((actual as unknown[])[i], e, tolerance, `${path}[${i}]`);
+    }
   } else if (expected !== null && typeof expected === "object") {
     assert.deepEqual(Object.keys(actual as object).sort(), Object.keys(expected).sort(), path);
     for (const [key, e] of Object.entries(expected)) {
