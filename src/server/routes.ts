@@ -409,12 +409,26 @@ function firstTokenizer(server: InferenceServer): Tokenizer {
   return [...server.tasks.values()][0].tokenizer;
 }
 
-/** Sends a list as JSON one element at a time: no string of the whole answer is ever built. */
+/** Answers past this many characters are streamed rather than sent as one string. */
+const STREAM_AFTER_CHARS = 1 << 20;
+
+/**
+ * Sends a list as JSON: in one write when it is small, else streamed one element at a time, so
+ * no string of a large answer is ever built.
+ */
 function streamList(reply: FastifyReply, outputs: unknown[]): FastifyReply {
+  reply.type("application/json; charset=utf-8");
+  const first: string[] = [];
+  let chars = 0;
+  for (let i = 0; i < outputs.length && chars <= STREAM_AFTER_CHARS; i++) {
+    first.push(JSON.stringify(outputs[i]));
+    chars += first[i].length;
+  }
+  if (first.length === outputs.length) return reply.send(`[${first.join(",")}]`);
   function* pieces(): Generator<string> {
-    yield "[";
-    for (let i = 0; i < outputs.length; i++) yield (i > 0 ? "," : "") + JSON.stringify(outputs[i]);
+    yield `[${first.join(",")}`;
+    for (let i = first.length; i < outputs.length; i++) yield `,${JSON.stringify(outputs[i])}`;
     yield "]";
   }
-  return reply.type("application/json; charset=utf-8").send(Readable.from(pieces()));
+  return reply.send(Readable.from(pieces()));
 }

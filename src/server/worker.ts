@@ -28,9 +28,12 @@ async function load(spec: ModelSpec): Promise<Map<string, Pipeline>> {
 async function run(pipelines: Map<string, Pipeline>, request: WorkerRequest): Promise<unknown[]> {
   const pipe = pipelines.get(request.task);
   if (!pipe) throw new Error(`this worker does not serve ${request.task}`);
-  const outputs = (await pipe.run(request.inputs, request.parameters)) as unknown[];
+  // The batch was formed within the server's token budget: one forward pass for all of it
+  // (inputs come sorted by length, so padding stays small), unless the client chose otherwise.
+  const options = { batch_size: Math.max(1, request.inputs.length), ...request.parameters };
+  const outputs = (await pipe.run(request.inputs, options)) as unknown[];
   return outputs.map((output, i) =>
-    request.single[i] ? pipe.single(request.inputs[i], output, request.parameters) : output,
+    request.single[i] ? pipe.single(request.inputs[i], output, options) : output,
   );
 }
 
