@@ -20,7 +20,8 @@ constexpr int kNR = 16;
 // pair and the product take all 16 ymm registers, and GCC, given the same in intrinsics, spilled
 // accumulators to the stack on every step (0.6x the speed). Always 6 rows of A, `stride` bytes
 // apart (gemm_int8_parallel pads A to whole tiles).
-void int8_steps_6x16(long kp, const int16_t* a, long stride, const int8_t* bp, __m256i acc[12]) {
+void int8_steps_6x16(long kp, const int16_t* a, long stride, const int8_t* bp,
+                     __m256i* acc) {
   const char* a0 = reinterpret_cast<const char*>(a);
   const char* a3 = a0 + 3 * stride;
   const char* end = a0 + kp * static_cast<long>(sizeof(int16_t));
@@ -61,25 +62,11 @@ void int8_steps_6x16(long kp, const int16_t* a, long stride, const int8_t* bp, _
         "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
 }
 
-template <int ROWS>
-void finish(const __m256i (&acc)[kMR][2], int cols, const Int8Epilogue& e, float* c, long ldc) {
-  store_int8_tile_avx2<ROWS>(reinterpret_cast<const __m256i(&)[ROWS][2]>(acc), cols, e, c, ldc);
-}
-
-void tile(int rows, int cols, long kp, const void* a, long lda, const void* bp,
-          const Int8Epilogue& e, float* c, long ldc) {
-  __m256i acc[kMR][2];
-  int8_steps_6x16(kp, static_cast<const int16_t*>(a), lda * static_cast<long>(sizeof(int16_t)),
-                  static_cast<const int8_t*>(bp), &acc[0][0]);
-  using Fn = void (*)(const __m256i (&)[kMR][2], int, const Int8Epilogue&, float*, long);
-  static constexpr Fn table[kMR] = {&finish<1>, &finish<2>, &finish<3>,
-                                    &finish<4>, &finish<5>, &finish<6>};
-  table[rows - 1](acc, cols, e, c, ldc);
-}
-
 }  // namespace
 
 const Int8Kernels& avx2_int8_kernels() {
-  static const Int8Kernels kernels = {"avx2", kMR, kNR, 2, 1, 2, 4, &tile, &quantize_row_avx2<int16_t>};
+  static const Int8Kernels kernels = {
+      "avx2", kMR, kNR, 2, 1, 2, 4, &tile_6x16<int16_t, &int8_steps_6x16>,
+      &quantize_row_avx2<int16_t>};
   return kernels;
 }

@@ -1,6 +1,7 @@
 // What the 256-bit x86 int8 kernel sets share (AVX2 with vpmaddwd, AVX-VNNI): one row of A
 // quantized (int8.h's quantize_row), its values 0..255 as Out, int16_t (pairs for vpmaddwd) or
-// uint8_t (quads for the VNNI dot products); and the epilogue of a tile of two ymm columns a row.
+// uint8_t (quads for the VNNI dot products); and the 6 x 16 tile around a set's depth loop, with
+// its epilogue (two ymm columns a row).
 // Included by translation units compiled with -mavx2.
 
 #pragma once
@@ -108,6 +109,26 @@ inline __attribute__((always_inline)) void store_int8_tile_avx2(const __m256i (&
       _mm256_maskstore_ps(row + 8, mask1, v1);
     }
   }
+}
+
+template <int ROWS>
+void store_rows(const __m256i (&acc)[6][2], int cols, const Int8Epilogue& e, float* c, long ldc) {
+  store_int8_tile_avx2<ROWS>(reinterpret_cast<const __m256i(&)[ROWS][2]>(acc), cols, e, c, ldc);
+}
+
+// A 6 x 16 tile of a 256-bit set: its depth loop Steps (all 6 rows of A, `stride` bytes apart,
+// into 12 accumulators), then the epilogue for the tile's own rows. A's elements are Element.
+template <typename Element,
+          void (*Steps)(long kp, const Element* a, long stride, const int8_t* bp, __m256i* acc)>
+void tile_6x16(int rows, int cols, long kp, const void* a, long lda, const void* bp,
+               const Int8Epilogue& e, float* c, long ldc) {
+  __m256i acc[6][2];
+  Steps(kp, static_cast<const Element*>(a), lda * static_cast<long>(sizeof(Element)),
+        static_cast<const int8_t*>(bp), &acc[0][0]);
+  using Store = void (*)(const __m256i (&)[6][2], int, const Int8Epilogue&, float*, long);
+  static constexpr Store finish[6] = {
+      &store_rows<1>, &store_rows<2>, &store_rows<3>, &store_rows<4>, &store_rows<5>, &store_rows<6>};
+  finish[rows - 1](acc, cols, e, c, ldc);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ constexpr int kDepthGroup = 4;
 // The tile's depth loop in assembly, as for AVX2 (GCC copied and spilled intrinsic accumulators).
 // Always 6 rows of A, `stride` bytes apart (gemm_int8_parallel pads A to whole tiles). {vex}: the
 // AVX-VNNI encoding (the assembler would otherwise pick AVX512-VNNI's).
-void steps_6x16(long kp, const uint8_t* a, long stride, const int8_t* bp, __m256i acc[12]) {
+void steps_6x16(long kp, const uint8_t* a, long stride, const int8_t* bp, __m256i* acc) {
   const uint8_t* a3 = a + 3 * stride;
   const uint8_t* end = a + kp;
   // ymm0-11: the accumulators (row r in ymm 2r, 2r + 1); ymm12-13: B; ymm14-15: A, in turn.
@@ -57,25 +57,11 @@ void steps_6x16(long kp, const uint8_t* a, long stride, const int8_t* bp, __m256
         "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
 }
 
-template <int ROWS>
-void finish(const __m256i (&acc)[kMR][2], int cols, const Int8Epilogue& e, float* c, long ldc) {
-  store_int8_tile_avx2<ROWS>(reinterpret_cast<const __m256i(&)[ROWS][2]>(acc), cols, e, c, ldc);
-}
-
-void tile(int rows, int cols, long kp, const void* a, long lda, const void* bp,
-          const Int8Epilogue& e, float* c, long ldc) {
-  __m256i acc[kMR][2];
-  steps_6x16(kp, static_cast<const uint8_t*>(a), lda, static_cast<const int8_t*>(bp), &acc[0][0]);
-  using Fn = void (*)(const __m256i (&)[kMR][2], int, const Int8Epilogue&, float*, long);
-  static constexpr Fn table[kMR] = {&finish<1>, &finish<2>, &finish<3>,
-                                    &finish<4>, &finish<5>, &finish<6>};
-  table[rows - 1](acc, cols, e, c, ldc);
-}
-
 }  // namespace
 
 const Int8Kernels& avx_vnni_int8_kernels() {
   static const Int8Kernels kernels = {
-      "avx-vnni", kMR, kNR, 1, 1, kDepthGroup, kDepthGroup, &tile, &quantize_row_avx2<uint8_t>};
+      "avx-vnni", kMR, kNR, 1, 1, kDepthGroup, kDepthGroup, &tile_6x16<uint8_t, &steps_6x16>,
+      &quantize_row_avx2<uint8_t>};
   return kernels;
 }
