@@ -40,7 +40,7 @@ if [ "$(uname -m)" = "x86_64" ]; then
   echo "x86-64 (native):"
   build g++ "$work/check-x64" "set_avx2.cc:-mavx2 -mfma" "int8_avx2.cc:-mavx2 -mfma" \
     "set_avx512.cc:-mavx512f -mavx2 -mfma" "int8_avx_vnni.cc:-mavx2 -mfma -mavxvnni" \
-    "int8_avx512_vnni.cc:-mavx512f -mavx512bw -mavx512vnni -mavx2 -mfma"
+    "int8_avx512_vnni.cc:-mavx512f -mavx512bw -mavx512vl -mavx512vnni"
   "$work/check-x64"
   rm -f "$work"/*.o
 fi

@@ -56,9 +56,9 @@
           "target_name": "distilbert_avx512_vnni",
           "type": "static_library",
           "sources": ["int8_avx512_vnni.cc"],
-          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-mavx512f", "-mavx512bw", "-mavx512vnni", "-mavx2", "-mfma"],
+          "cflags": ["-fPIC", "-O3", "-fno-trapping-math", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"],
           "cflags_cc": ["-std=c++17"],
-          "xcode_settings": {"OTHER_CFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512vnni", "-mavx2", "-mfma"]}
+          "xcode_settings": {"OTHER_CFLAGS": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"]}
         }
       ]
     }],

@@ -3,13 +3,14 @@
 // of 16 int32 lanes, exact for 255 x 127 x 4; A's quantized values go in as they are (0..255, the
 // zero point corrected in the epilogue). A 12 x 32 tile: 24 accumulators, 2 vectors of B
 // (16 columns x 4 depths each) and six registers for the broadcast A quads: all 32 zmm registers;
-// column edges with mask registers. Compiled with -mavx512f -mavx512bw -mavx512vnni (and -mavx2 for the shared
-// quantizer); used only when the CPU reports AVX512-VNNI.
+// column edges with mask registers; activations quantized 16 at a time. Compiled with -mavx512f
+// -mavx512bw -mavx512vl -mavx512vnni; used only when the CPU reports all four (every AVX512-VNNI
+// CPU has the other three).
 
 #include <immintrin.h>
 
 #include "int8.h"
-#include "int8_avx2.h"
+#include "int8_scalar.h"
 
 namespace {
 
@@ -21,6 +22,34 @@ __mmask16 column_mask(int valid) {
   if (valid >= 16) return 0xFFFF;
   if (valid <= 0) return 0;
   return static_cast<__mmask16>((1u << valid) - 1);
+}
+
+// One row of A to u8 values (int8.h's quantize_row) 16 at a time, the tail under a mask: its
+// zeros leave the range, which always holds 0, as it is.
+void quantize_row(const float* x, long k, long kp, void* values, float* scale,
+                  int32_t* zero_point) {
+  auto* out = static_cast<uint8_t*>(values);
+  __m512 lo16 = _mm512_setzero_ps();
+  __m512 hi16 = _mm512_setzero_ps();
+  for (long p = 0; p < k; p += 16) {
+    __m512 v = _mm512_maskz_loadu_ps(column_mask(static_cast<int>(k - p)), x + p);
+    lo16 = _mm512_min_ps(lo16, v);
+    hi16 = _mm512_max_ps(hi16, v);
+  }
+  RowRange range = row_range(_mm512_reduce_min_ps(lo16), _mm512_reduce_max_ps(hi16));
+  __m512 inverse = _mm512_set1_ps(range.inverse);
+  __m512i zero = _mm512_set1_epi32(range.zero_point);
+  __m512i top = _mm512_set1_epi32(255);
+  for (long p = 0; p < k; p += 16) {
+    __mmask16 mask = column_mask(static_cast<int>(k - p));
+    // cvtps rounds to nearest even, as the reference does.
+    __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + p), inverse));
+    q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zero), _mm512_setzero_si512()), top);
+    _mm_mask_storeu_epi8(out + p, mask, _mm512_cvtepi32_epi8(q));
+  }
+  for (long p = k; p < kp; ++p) out[p] = 0;
+  *scale = range.scale;
+  *zero_point = range.zero_point;
 }
 
 // C[ROWS, cols] from the tile's int32 sums, as src/tensor/int8.ts finishes them.
@@ -132,6 +161,6 @@ void tile(int rows, int cols, long kp, const void* a, long lda, const void* bp,
 
 const Int8Kernels& avx512_vnni_int8_kernels() {
   static const Int8Kernels kernels = {
-      "avx512-vnni", kMR, kNR, 1, 1, kDepthGroup, kDepthGroup, &tile, &quantize_row_avx2<uint8_t>};
+      "avx512-vnni", kMR, kNR, 1, 1, kDepthGroup, kDepthGroup, &tile, &quantize_row};
   return kernels;
 }

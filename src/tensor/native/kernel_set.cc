@@ -54,7 +54,8 @@ int available_kernel_sets(const KernelSet** out, int capacity) {
   __builtin_cpu_init();
   bool avx512 = __builtin_cpu_supports("avx512f");
   bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+  if (avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512vnni")) {
     add(avx512_vnni_kernel_set());
   }
   if (avx512) add(avx512_kernel_set());
