@@ -108,12 +108,18 @@ export class Batcher {
   }
 
   private drop(entry: Entry): void {
+    this.remove(entry);
+    entry.reject(entry.signal.reason instanceof Error ? entry.signal.reason : new Error("aborted"));
+  }
+
+  /** Takes `entry` out of the queue with the inputs it still had waiting. */
+  private remove(entry: Entry): void {
     const at = this.queue.indexOf(entry);
     if (at >= 0) {
       this.queue.splice(at, 1);
       this.changeWaiting(-(entry.inputs.length - entry.next));
     }
-    entry.reject(entry.signal.reason instanceof Error ? entry.signal.reason : new Error("aborted"));
+    entry.next = entry.inputs.length;
   }
 
   private changeWaiting(delta: number): void {
@@ -197,12 +203,7 @@ export class Batcher {
   }
 
   private fail(entry: Entry, error: unknown): void {
-    const at = this.queue.indexOf(entry);
-    if (at >= 0) {
-      this.queue.splice(at, 1);
-      this.changeWaiting(-(entry.inputs.length - entry.next));
-    }
-    entry.next = entry.inputs.length;
+    this.remove(entry);
     entry.reject(error instanceof Error ? error : new BatchError(String(error), false));
   }
 }
