@@ -217,7 +217,10 @@ describe("resolveModel from a Hub", () => {
   it("returns an existing local path as is and rejects what is neither path nor id", async () => {
     const local = "test/fixtures/models/distilbert-seqcls";
     assert.equal(await resolveModel(local, options()), local);
-    await assert.rejects(resolveModel("./no/such/dir", options()), /neither an existing directory/);
+    for (const path of ["./nope", "../nope", "/no/such/dir", "~/no-such-model"]) {
+      await assert.rejects(resolveModel(path, options()), /no such model folder.*read as a path/);
+    }
+    await assert.rejects(resolveModel("no such id", options()), /neither an existing directory/);
     assert.equal(hub.requests.length, 0);
   });
 });

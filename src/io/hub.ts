@@ -3,6 +3,8 @@
 // huggingface_hub uses (see hub-cache.ts), so either reuses what the other downloaded.
 
 import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { defaultCacheDir, isCommitHash, RepoCache } from "./hub-cache.js";
 import {
@@ -51,7 +53,13 @@ export async function resolveModel(
   idOrDir: string,
   options: ResolveModelOptions = {},
 ): Promise<string> {
-  if (existsSync(idOrDir)) return idOrDir;
+  const path = expandHome(idOrDir);
+  if (existsSync(path)) return path;
+  if (LOCAL_PATH.test(idOrDir)) {
+    throw new UserError(
+      `${idOrDir}: no such model folder (it starts with ./, ../, / or ~, so it is read as a path, not a Hub id): check the spelling`,
+    );
+  }
   checkRepoId(idOrDir);
   const snapshot = new SnapshotFetcher(idOrDir, options);
   if (options.files) {
@@ -66,6 +74,15 @@ export async function resolveModel(
     for (const file of OPTIONAL_FILES) await snapshot.fetch(file, false);
   }
   return snapshot.directory();
+}
+
+/** What only a path starts with: ./ ../ / ~ (and their Windows forms). */
+const LOCAL_PATH = /^(\.{1,2}([\\/]|$)|[\\/]|~|[A-Za-z]:[\\/])/;
+
+/** `~` and `~/...` as the home folder, as a shell would. */
+function expandHome(path: string): string {
+  if (path === "~") return homedir();
+  return path.startsWith("~/") ? join(homedir(), path.slice(2)) : path;
 }
 
 function checkRepoId(id: string): void {
