@@ -60,6 +60,33 @@ test("without INPUT: one input a line from stdin (JSON or plain text), one JSON 
   assert.ok(Array.isArray(outputs[1]) && "label" in outputs[1][0]);
 });
 
+test("stdin: a bad, blank or non-UTF-8 line gets its own error line, the run goes on, exit 1", () => {
+  const input = Buffer.concat([
+    Buffer.from("a [MASK] film\r\nno mask here\n\n"),
+    Buffer.from([0x61, 0xff, 0x5b, 0x0a]),
+    Buffer.from("the [MASK] book"),
+  ]);
+  const fillMask = "test/fixtures/pipelines/models/fill-mask-random";
+  const result = spawnSync(process.execPath, [MAIN, "predict", "fill-mask", "--model", fillMask], {
+    input,
+    encoding: "utf8",
+  });
+  assert.equal(result.status, 1, result.stderr);
+  const outputs = result.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  assert.equal(outputs.length, 5, "one output line per input line");
+  assert.ok(Array.isArray(outputs[0]) && Array.isArray(outputs[4]));
+  assert.equal(outputs[1].line, 2);
+  assert.match(outputs[1].error, /\[MASK\]/);
+  assert.deepEqual(outputs[2], { error: "line 3 is blank: give an input", line: 3 });
+  assert.deepEqual(outputs[3], {
+    error: "line 4 is not valid UTF-8: convert the input to UTF-8",
+    line: 4,
+  });
+});
+
 test("user errors are one line on stderr and exit code 1", () => {
   for (const args of [
     [

@@ -27,10 +27,13 @@ test("tokenize writes one line per input line, an error line for a bad one, and 
     JSON.stringify({ text: "Hello, world!" }),
     "not json",
     JSON.stringify({ text: "Is it 😀?", text_pair: "Yes." }),
+    "",
   ].join("\n");
-  const { status, lines } = cli(["tokenize", "--model", model], input);
-  assert.equal(status, 0);
-  assert.equal(lines.length, 3);
+  const { status, lines } = cli(["tokenize", "--model", model], `${input}\n`);
+  assert.equal(status, 1, "a line failed");
+  assert.equal(lines.length, 4);
+  assert.equal(lines[1].line, 2);
+  assert.deepEqual(lines[3], { error: "line 4 is blank: give an input", line: 4 });
   assert.deepEqual(lines[0], {
     input_ids: [101, 7592, 1010, 2088, 999, 102],
     token_type_ids: [0, 0, 0, 0, 0, 0],
@@ -66,7 +69,7 @@ test("tokenize pads to the longest line, truncates with --max-length and reports
     input,
   ).lines;
   assert.ok(!("error" in failed[0]), "short enough: nothing to cut, no error (as Hugging Face)");
-  assert.deepEqual(failed[1], { error: "Truncation error: Second sequence not provided" });
+  assert.deepEqual(failed[1], { error: "Truncation error: Second sequence not provided", line: 2 });
 });
 
 test("tokenize --return-overflowing writes the windows with their sequence ids", () => {
@@ -103,9 +106,11 @@ test("decode turns ids back into text, skipping or keeping special tokens", () =
     JSON.stringify({ input_ids: [101, 7592, 1010, 2088, 999, 102] }),
     JSON.stringify({ input_ids: "x" }),
   ].join("\n");
-  const { lines } = cli(["decode", "--model", model], input);
+  const { status, lines } = cli(["decode", "--model", model], input);
+  assert.equal(status, 1, "a line failed");
   assert.deepEqual(lines[0], { text: "hello, world!" });
   assert.ok(typeof lines[1].error === "string");
+  assert.equal(lines[1].line, 2);
   const kept = cli(["decode", "--model", model, "--keep-special-tokens"], input).lines;
   assert.deepEqual(kept[0], { text: "[CLS] hello, world! [SEP]" });
 });

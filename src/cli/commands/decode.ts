@@ -1,10 +1,10 @@
 // `distilbert decode`: ids back to text, JSON lines in and out.
 
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.js";
 import type { Command } from "../commands.js";
+import { errorLine, stdinLines } from "../stdin-lines.js";
 
 const help = `distilbert decode --model DIR [--keep-special-tokens] < ids.jsonl
 
@@ -13,7 +13,8 @@ previous piece, and the spaces before . , ! ? are removed (the WordPiece decoder
 
 Input lines:   {"input_ids": [101, 7592, 1010, 2088, 999, 102]}
 Output lines:  {"text": "hello, world!"}
-  a line that cannot be decoded: {"error": "..."} (the other lines go on)
+  a line that cannot be decoded (or is blank, or not UTF-8): {"error": "...", "line": N};
+  the other lines go on, one output line per input line, and the exit status is 1
 
 Options:
   --model DIR              folder with tokenizer.json, or vocab.txt (+ tokenizer_config.json)
@@ -45,20 +46,20 @@ async function run(args: string[]): Promise<number> {
   if (!values.model) throw new UserError("decode needs --model DIR (see distilbert decode --help)");
   const tokenizer = loadTokenizer(values.model);
   const skipSpecialTokens = !values["keep-special-tokens"];
-  for await (const line of createInterface({
-    input: process.stdin,
-    crlfDelay: Number.POSITIVE_INFINITY,
-  })) {
-    if (line.trim() === "") continue;
+  let failed = 0;
+  for await (const line of stdinLines()) {
     let out: string;
     try {
-      out = JSON.stringify({ text: decodeLine(tokenizer, line, skipSpecialTokens) });
+      if ("error" in line) throw new UserError(line.error);
+      out = JSON.stringify({ text: decodeLine(tokenizer, line.text, skipSpecialTokens) });
     } catch (error) {
-      out = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+      if (!(error instanceof UserError)) throw error;
+      failed++;
+      out = errorLine(error.message, line.number);
     }
     process.stdout.write(`${out}\n`);
   }
-  return 0;
+  return failed > 0 ? 1 : 0;
 }
 
 export const decode: Command = {

@@ -1,7 +1,6 @@
 // `distilbert predict TASK`: one pipeline call from the command line, its output printed as JSON.
 
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
@@ -18,6 +17,7 @@ import {
 import { OptionReader } from "../../pipelines/options.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
+import { errorLine, stdinLines } from "../stdin-lines.js";
 
 const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPUT]
 
@@ -29,7 +29,9 @@ ${PIPELINE_TASKS.slice(5).join(", ")}, semantic-search.
 INPUT is what the pipeline takes, as JSON: a string, a list of strings, {"text", "text_pair"}
 (text-classification), {"question", "context"} (question-answering), {"question", "choices"}
 (multiple-choice). Text that is not JSON is taken as one plain string. Without INPUT, inputs are
-read from stdin, one a line (JSON or plain text), and outputs written one JSON line each.
+read from stdin, one a line (JSON or plain text), and outputs written one JSON line each: exactly
+one per input line, in order; a line that fails (blank, not UTF-8, refused by the pipeline) gets
+{"error": "...", "line": N} and the rest go on; the exit status is 1 if any line failed.
 
 Options:
   --model DIR_OR_ID  a model folder, or a Hugging Face Hub id (downloaded into the Hub cache);
@@ -136,12 +138,20 @@ export const predict: Command = {
       process.stdout.write(`${JSON.stringify(await pipe(parseInput(input), options), null, 2)}\n`);
       return 0;
     }
-    const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-    for await (const line of lines) {
-      if (line.trim() === "") continue;
-      process.stdout.write(`${JSON.stringify(await pipe(parseInput(line), options))}\n`);
+    let failed = 0;
+    for await (const line of stdinLines()) {
+      let out: string;
+      try {
+        if ("error" in line) throw new UserError(line.error);
+        out = JSON.stringify(await pipe(parseInput(line.text), options));
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        failed++;
+        out = errorLine(error.message, line.number);
+      }
+      process.stdout.write(`${out}\n`);
     }
-    return 0;
+    return failed > 0 ? 1 : 0;
   },
 };
 

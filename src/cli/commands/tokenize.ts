@@ -1,10 +1,10 @@
 // `distilbert tokenize`: JSON lines in, Hugging Face-equal encodings out, one line each.
 
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { type EncodeOptions, type Encoding, loadTokenizer } from "../../tokenizer/index.js";
 import type { Command } from "../commands.js";
+import { errorLine, stdinLines } from "../stdin-lines.js";
 
 const help = `distilbert tokenize --model DIR [options] < lines.jsonl
 
@@ -16,7 +16,8 @@ Output lines:  {"input_ids", "token_type_ids", "attention_mask", "offsets", "tok
   with --return-overflowing:
                {"windows": [{"input_ids", "token_type_ids", "attention_mask", "offsets",
                              "sequence_ids"}, ...]}
-  a line that cannot be encoded: {"error": "..."} (the other lines go on)
+  a line that cannot be encoded (or is blank, or not UTF-8): {"error": "...", "line": N};
+  the other lines go on, one output line per input line, and the exit status is 1
 
 Offsets are [start, end) in UTF-16 code units of the input string, so in JavaScript
 text.slice(start, end) is the token's source. Python counts code points instead: the two differ
@@ -148,31 +149,31 @@ async function run(args: string[]): Promise<number> {
     throw new UserError("tokenize needs --model DIR (see distilbert tokenize --help)");
   const options = encodeOptions(values);
   const tokenizer = loadTokenizer(values.model);
-  const results: (Encoding | Error)[] = [];
-  for await (const line of createInterface({
-    input: process.stdin,
-    crlfDelay: Number.POSITIVE_INFINITY,
-  })) {
-    if (line.trim() === "") continue;
+  const results: (Encoding | { error: string; number: number })[] = [];
+  for await (const line of stdinLines()) {
     try {
-      const [text, pair] = parseLine(line);
+      if ("error" in line) throw new UserError(line.error);
+      const [text, pair] = parseLine(line.text);
       results.push(tokenizer.encode(text, pair, options));
     } catch (error) {
-      results.push(error instanceof Error ? error : new Error(String(error)));
+      if (!(error instanceof UserError)) throw error;
+      results.push({ error: error.message, number: line.number });
     }
   }
+  const failed = (r: (typeof results)[number]): r is { error: string; number: number } =>
+    "error" in r;
   if (values.padding === "longest") {
-    tokenizer.padToLongest(results.filter((r): r is Encoding => !(r instanceof Error)));
+    tokenizer.padToLongest(results.filter((r): r is Encoding => !failed(r)));
   }
   const out: string[] = [];
   for (const result of results) {
-    if (result instanceof Error) out.push(JSON.stringify({ error: result.message }));
+    if (failed(result)) out.push(errorLine(result.error, result.number));
     else if (options.returnOverflowing)
       out.push(JSON.stringify({ windows: [result, ...result.overflowing].map(windowRow) }));
     else out.push(JSON.stringify(row(result)));
   }
   if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
-  return 0;
+  return results.some(failed) ? 1 : 0;
 }
 
 export const tokenize: Command = {
