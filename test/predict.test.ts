@@ -87,6 +87,16 @@ test("stdin: a bad, blank or non-UTF-8 line gets its own error line, the run goe
   });
 });
 
+test("fill-mask takes truncation and max_length; a [MASK] cut off is a clear error", () => {
+  const options = ["--options", '{"truncation": true, "max_length": 512}'];
+  const kept = cli(["predict", "fill-mask", ...options, `the [MASK] end ${"word ".repeat(2000)}`]);
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.equal((JSON.parse(kept.stdout) as unknown[]).length, 5);
+  const cut = cli(["predict", "fill-mask", ...options, `${"word ".repeat(2000)} the [MASK] end`]);
+  assert.equal(cut.code, 1);
+  assert.match(cut.stderr, /every \[MASK\] of the text lies past the 512 tokens truncation keeps/);
+});
+
 test("user errors are one line on stderr and exit code 1", () => {
   for (const args of [
     [

@@ -4,7 +4,7 @@ import { UserError } from "../errors.js";
 import type { Encoding } from "../tokenizer/index.js";
 import { DEFAULT_BATCH_SIZE, outputOf, Pipeline } from "./base.js";
 import { softmax, topKIndices } from "./math.js";
-import { OptionReader } from "./options.js";
+import { OptionReader, readTruncation, TRUNCATION_OPTIONS, type Truncation } from "./options.js";
 
 export interface FillMaskOptions {
   /** How many tokens per mask; default 5. */
@@ -12,6 +12,9 @@ export interface FillMaskOptions {
   /** Score only these words (a word not in the vocabulary counts as its first token). */
   targets?: string | string[];
   batch_size?: number;
+  /** As Hugging Face's tokenizer arguments: cut long texts (a [MASK] cut off is an error). */
+  truncation?: boolean;
+  max_length?: number;
 }
 
 export interface FillMaskPrediction {
@@ -24,7 +27,7 @@ export interface FillMaskPrediction {
 /** One list of predictions, or one list per mask when the text has several. */
 export type FillMaskOutput = FillMaskPrediction[] | FillMaskPrediction[][];
 
-const OPTIONS = ["top_k", "targets", "batch_size"];
+const OPTIONS = ["top_k", "targets", "batch_size", ...TRUNCATION_OPTIONS];
 
 export interface MaskPrediction {
   token: number;
@@ -65,7 +68,8 @@ export class FillMaskPipeline extends Pipeline {
     const batchSize = reader.int("batch_size", DEFAULT_BATCH_SIZE);
     const targetIds = reader.has("targets") ? this.targetIds(reader.strings("targets", [])) : null;
     const texts = Array.isArray(inputs) ? inputs : [inputs];
-    const encodings = texts.map((text) => this.encodeMasked(text));
+    const truncation = readTruncation(reader);
+    const encodings = texts.map((text) => this.encodeMasked(text, truncation));
     const vocabSize = this.config.vocabSize;
     const results: FillMaskOutput[] = [];
     this.forwardBatches(encodings, batchSize, (outputs, first, count, seq) => {
@@ -97,17 +101,25 @@ export class FillMaskPipeline extends Pipeline {
     return Array.isArray(inputs) ? results : results[0];
   }
 
-  private encodeMasked(text: string): Encoding {
+  private encodeMasked(text: string, truncation: Truncation): Encoding {
     if (typeof text !== "string") {
       throw new UserError(
         `fill-mask takes a string or a list of strings, got ${JSON.stringify(text)}`,
       );
     }
-    const encoding = this.tokenizer.encode(text);
+    const encoding = this.tokenizer.encode(text, null, {
+      truncation: truncation.truncation,
+      maxLength: truncation.maxLength,
+    });
     if (!encoding.ids.includes(this.tokenizer.maskTokenId)) {
       const mask = this.tokenizer.maskToken;
+      if (truncation.truncation && text.includes(mask)) {
+        throw new UserError(
+          `every ${mask} of the text lies past the ${encoding.ids.length} tokens truncation keeps: move it nearer the start, or raise max_length`,
+        );
+      }
       throw new UserError(
-        `no ${mask} in ${JSON.stringify(text)}: fill-mask predicts the word at each ${mask}, e.g. "The ${mask} of the United States"`,
+        `no ${mask} in ${JSON.stringify(text.slice(0, 200))}: fill-mask predicts the word at each ${mask}, e.g. "The ${mask} of the United States"`,
       );
     }
     this.checkLength(encoding);
