@@ -97,6 +97,14 @@ test("fill-mask takes truncation and max_length; a [MASK] cut off is a clear err
   assert.match(cut.stderr, /every \[MASK\] of the text lies past the 512 tokens truncation keeps/);
 });
 
+test("a fill-mask target outside the vocabulary is scored as its first token, with a warning", () => {
+  const options = ["--options", '{"targets": ["ishmael", "president"]}'];
+  const { code, stdout, stderr } = cli(["predict", "fill-mask", ...options, "The [MASK] sailed."]);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /target "ishmael" is not in the vocabulary; scoring its first token "is"/);
+  assert.equal((JSON.parse(stdout) as unknown[]).length, 2);
+});
+
 test("user errors are one line on stderr and exit code 1", () => {
   for (const args of [
     [

@@ -130,9 +130,17 @@ export class FillMaskPipeline extends Pipeline {
   private targetIds(targets: string[]): number[] {
     const ids: number[] = [];
     for (const target of targets) {
-      const id =
-        this.tokenizer.tokenToId(target) ??
-        this.tokenizer.encode(target, null, { addSpecialTokens: false }).ids[0];
+      let id = this.tokenizer.tokenToId(target);
+      if (id === undefined) {
+        const pieces = this.tokenizer.encode(target, null, { addSpecialTokens: false });
+        id = pieces.ids[0];
+        // As Hugging Face warns: the score is that of the first piece only.
+        if (id !== undefined) {
+          console.warn(
+            `distilbert-ts: the target ${JSON.stringify(target)} is not in the vocabulary; scoring its first token ${JSON.stringify(pieces.tokens[0])} instead`,
+          );
+        }
+      }
       if (id !== undefined && !ids.includes(id)) ids.push(id);
     }
     if (ids.length === 0) {
