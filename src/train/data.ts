@@ -27,11 +27,16 @@ export function readDataFile(path: string): DataFile {
   } catch (error) {
     throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
   }
-  const rows = /\.csv$/i.test(path) ? parseCsv(text, path) : parseJsonLines(text, path);
+  const rows = parseDataText(text, path);
   if (rows.length === 0) {
     throw new UserError(`${path} has no examples: give a file with one example a line`);
   }
   return { path, rows };
+}
+
+/** The rows of a data file's text: CSV when `path` ends in .csv, else JSON lines. */
+export function parseDataText(text: string, path: string): Row[] {
+  return /\.csv$/i.test(path) ? parseCsv(text, path) : parseJsonLines(text, path);
 }
 
 function parseJsonLines(text: string, path: string): Row[] {
