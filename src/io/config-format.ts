@@ -91,7 +91,9 @@ class ConfigReader {
 
   activation(key: string): Activation {
     const value = this.raw[key] ?? "gelu";
-    const activation = ACTIVATIONS[value as string];
+    // Own keys only: "toString" or an object must not find Object.prototype's members.
+    const activation =
+      typeof value === "string" && Object.hasOwn(ACTIVATIONS, value) ? ACTIVATIONS[value] : null;
     if (!activation) {
       this.fail(
         `'${key}' is ${JSON.stringify(value)}; supported: ${Object.keys(ACTIVATIONS).join(", ")}`,
