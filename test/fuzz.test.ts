@@ -30,6 +30,8 @@ test("crashes the long fuzz run found stay fixed", () => {
       JSON.stringify(activation),
     );
   }
+  const architectures = JSON.stringify({ ...config, architectures: [{ toString: null }] });
+  assert.throws(() => parseConfigText(architectures, "config.json"), /'architectures' must be/);
 });
 
 let targets: FuzzTarget[] = [];

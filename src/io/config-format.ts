@@ -139,7 +139,12 @@ export function parseConfig(json: unknown, source: string): ModelConfig {
   }
   const raw = json as Record<string, unknown>;
   const reader: ConfigReader = new ConfigReader(raw, source);
-  const architectures = Array.isArray(raw.architectures) ? raw.architectures.map(String) : [];
+  const architectures = Array.isArray(raw.architectures) ? raw.architectures : [];
+  if (!architectures.every((name): name is string => typeof name === "string")) {
+    throw new UserError(
+      `${source}: 'architectures' must be a list of class names such as ["DistilBertForMaskedLM"], got ${JSON.stringify(raw.architectures)}`,
+    );
+  }
   const problemType = (raw.problem_type ?? null) as ProblemType | null;
   if (problemType !== null && !PROBLEM_TYPES.includes(problemType)) {
     reader.fail(
