@@ -2,6 +2,8 @@
 // decode): numbered from 1, CR LF or LF, each decoded as strict UTF-8, so that every input line
 // gets exactly one output line and a bad one is reported by its number, never dropped.
 
+import { UserError } from "../errors.js";
+
 export type StdinLine = { number: number; text: string } | { number: number; error: string };
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -18,7 +20,7 @@ function decodeLine(bytes: Buffer, number: number): StdinLine {
   }
 }
 
-export async function* stdinLines(
+async function* stdinLines(
   input: AsyncIterable<Buffer> = process.stdin,
 ): AsyncGenerator<StdinLine> {
   let pending: Buffer = Buffer.alloc(0);
@@ -35,7 +37,46 @@ export async function* stdinLines(
   if (pending.length > 0) yield decodeLine(pending, ++number);
 }
 
+/** A line's result: `compute`'s value, or why the line failed. */
+export type LineResult<T> = { number: number; value: T } | { number: number; error: string };
+
+/**
+ * Each stdin line through `compute`, in order. A line that cannot be read, or whose `compute`
+ * throws a UserError, becomes its error; any other exception is a bug and propagates.
+ */
+export async function* computeLines<T>(
+  compute: (text: string) => T | Promise<T>,
+): AsyncGenerator<LineResult<T>> {
+  for await (const line of stdinLines()) {
+    if ("error" in line) {
+      yield line;
+      continue;
+    }
+    try {
+      yield { number: line.number, value: await compute(line.text) };
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      yield { number: line.number, error: error.message };
+    }
+  }
+}
+
 /** The output line for an input line that failed. */
 export function errorLine(message: string, number: number): string {
   return JSON.stringify({ error: message, line: number });
+}
+
+/**
+ * Writes one JSON line per stdin line: `compute`'s value, or the line's error. Resolves with the
+ * exit status: 1 if any line failed.
+ */
+export async function answerLines(compute: (text: string) => unknown): Promise<number> {
+  let failed = 0;
+  for await (const result of computeLines(compute)) {
+    if ("error" in result) failed++;
+    const out =
+      "error" in result ? errorLine(result.error, result.number) : JSON.stringify(result.value);
+    process.stdout.write(`${out}\n`);
+  }
+  return failed > 0 ? 1 : 0;
 }

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.js";
 import type { Command } from "../commands.js";
-import { errorLine, stdinLines } from "../stdin-lines.js";
+import { answerLines } from "../stdin-lines.js";
 
 const help = `distilbert decode --model DIR [--keep-special-tokens] < ids.jsonl
 
@@ -46,20 +46,7 @@ async function run(args: string[]): Promise<number> {
   if (!values.model) throw new UserError("decode needs --model DIR (see distilbert decode --help)");
   const tokenizer = loadTokenizer(values.model);
   const skipSpecialTokens = !values["keep-special-tokens"];
-  let failed = 0;
-  for await (const line of stdinLines()) {
-    let out: string;
-    try {
-      if ("error" in line) throw new UserError(line.error);
-      out = JSON.stringify({ text: decodeLine(tokenizer, line.text, skipSpecialTokens) });
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      failed++;
-      out = errorLine(error.message, line.number);
-    }
-    process.stdout.write(`${out}\n`);
-  }
-  return failed > 0 ? 1 : 0;
+  return answerLines((text) => ({ text: decodeLine(tokenizer, text, skipSpecialTokens) }));
 }
 
 export const decode: Command = {

@@ -17,7 +17,7 @@ import {
 import { OptionReader } from "../../pipelines/options.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { errorLine, stdinLines } from "../stdin-lines.js";
+import { answerLines } from "../stdin-lines.js";
 
 const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPUT]
 
@@ -138,20 +138,7 @@ export const predict: Command = {
       process.stdout.write(`${JSON.stringify(await pipe(parseInput(input), options), null, 2)}\n`);
       return 0;
     }
-    let failed = 0;
-    for await (const line of stdinLines()) {
-      let out: string;
-      try {
-        if ("error" in line) throw new UserError(line.error);
-        out = JSON.stringify(await pipe(parseInput(line.text), options));
-      } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        failed++;
-        out = errorLine(error.message, line.number);
-      }
-      process.stdout.write(`${out}\n`);
-    }
-    return failed > 0 ? 1 : 0;
+    return answerLines((text) => pipe(parseInput(text), options));
   },
 };
 

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { type EncodeOptions, type Encoding, loadTokenizer } from "../../tokenizer/index.js";
 import type { Command } from "../commands.js";
-import { errorLine, stdinLines } from "../stdin-lines.js";
+import { computeLines, errorLine, type LineResult } from "../stdin-lines.js";
 
 const help = `distilbert tokenize --model DIR [options] < lines.jsonl
 
@@ -149,31 +149,27 @@ async function run(args: string[]): Promise<number> {
     throw new UserError("tokenize needs --model DIR (see distilbert tokenize --help)");
   const options = encodeOptions(values);
   const tokenizer = loadTokenizer(values.model);
-  const results: (Encoding | { error: string; number: number })[] = [];
-  for await (const line of stdinLines()) {
-    try {
-      if ("error" in line) throw new UserError(line.error);
-      const [text, pair] = parseLine(line.text);
-      results.push(tokenizer.encode(text, pair, options));
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      results.push({ error: error.message, number: line.number });
-    }
+  const results: LineResult<Encoding>[] = [];
+  for await (const result of computeLines((text) => {
+    const [first, pair] = parseLine(text);
+    return tokenizer.encode(first, pair, options);
+  })) {
+    results.push(result);
   }
-  const failed = (r: (typeof results)[number]): r is { error: string; number: number } =>
-    "error" in r;
-  if (values.padding === "longest") {
-    tokenizer.padToLongest(results.filter((r): r is Encoding => !failed(r)));
-  }
+  const encodings = results.flatMap((result) => ("value" in result ? [result.value] : []));
+  // All lines are read before any is written: padding to the longest needs them all.
+  if (values.padding === "longest") tokenizer.padToLongest(encodings);
   const out: string[] = [];
   for (const result of results) {
-    if (failed(result)) out.push(errorLine(result.error, result.number));
+    if ("error" in result) out.push(errorLine(result.error, result.number));
     else if (options.returnOverflowing)
-      out.push(JSON.stringify({ windows: [result, ...result.overflowing].map(windowRow) }));
-    else out.push(JSON.stringify(row(result)));
+      out.push(
+        JSON.stringify({ windows: [result.value, ...result.value.overflowing].map(windowRow) }),
+      );
+    else out.push(JSON.stringify(row(result.value)));
   }
   if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
-  return results.some(failed) ? 1 : 0;
+  return results.some((result) => "error" in result) ? 1 : 0;
 }
 
 export const tokenize: Command = {
