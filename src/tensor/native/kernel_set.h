@@ -56,6 +56,16 @@ struct KernelSet {
   const Int8Kernels* int8;
 };
 
+// `base` under another name, with its int8 products on other kernels (a CPU extension that adds
+// only integer dot products, such as VNNI or FEAT_DotProd).
+inline KernelSet with_int8_kernels(const KernelSet& base, const char* name,
+                                   const Int8Kernels& int8) {
+  KernelSet set = base;
+  set.name = name;
+  set.int8 = &int8;
+  return set;
+}
+
 // The kernel sets compiled into this binary, best first; only those the CPU can run.
 int available_kernel_sets(const KernelSet** out, int capacity);
 const KernelSet* find_kernel_set(const char* name);

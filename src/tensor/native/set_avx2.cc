@@ -76,11 +76,7 @@ const KernelSet& avx2_kernel_set() {
 }
 
 const KernelSet& avx2_vnni_kernel_set() {
-  static const KernelSet set = [] {
-    KernelSet with_vnni = avx2_kernel_set();
-    with_vnni.name = "avx2-vnni";
-    with_vnni.int8 = &avx_vnni_int8_kernels();
-    return with_vnni;
-  }();
+  static const KernelSet set =
+      with_int8_kernels(avx2_kernel_set(), "avx2-vnni", avx_vnni_int8_kernels());
   return set;
 }

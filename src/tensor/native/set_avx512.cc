@@ -104,11 +104,7 @@ const KernelSet& avx512_kernel_set() {
 }
 
 const KernelSet& avx512_vnni_kernel_set() {
-  static const KernelSet set = [] {
-    KernelSet with_vnni = avx512_kernel_set();
-    with_vnni.name = "avx512-vnni";
-    with_vnni.int8 = &avx512_vnni_int8_kernels();
-    return with_vnni;
-  }();
+  static const KernelSet set =
+      with_int8_kernels(avx512_kernel_set(), "avx512-vnni", avx512_vnni_int8_kernels());
   return set;
 }

@@ -102,11 +102,7 @@ const KernelSet& neon_kernel_set() {
 }
 
 const KernelSet& neon_dotprod_kernel_set() {
-  static const KernelSet set = [] {
-    KernelSet with_dot_products = neon_kernel_set();
-    with_dot_products.name = "neon-dotprod";
-    with_dot_products.int8 = &neon_dotprod_int8_kernels();
-    return with_dot_products;
-  }();
+  static const KernelSet set =
+      with_int8_kernels(neon_kernel_set(), "neon-dotprod", neon_dotprod_int8_kernels());
   return set;
 }
