@@ -2,8 +2,8 @@
 // bytes (safetensors, config.json, tokenizer.json, tokenizer_config.json, vocab.txt, the JSON-lines
 // and CSV data readers, the tokenizer on any text, pipeline inputs and options, the server's request
 // bodies). The property: each input is read or refused with a UserError, never another exception
-// or a 500. Run briefly by fuzz.test.ts (npm test) and for a time budget by fuzz-run.ts (npm run
-// fuzz).
+// or a 500, within INPUT_MS. Run briefly by fuzz.test.ts (npm test) and for a time budget by
+// fuzz-run.ts (npm run fuzz), which also bounds memory and catches inputs that never finish.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -79,41 +79,76 @@ export interface FuzzTarget {
   property: fc.IRawProperty<unknown[]>;
 }
 
-/** Every target, with what they need started (the server); `close` stops it. */
-export async function fuzzTargets(): Promise<{
+/** One input taking longer than this is a crash: a parser that slow on small inputs can hang. */
+export const INPUT_MS = 2000;
+
+/** Throws if the input that started at `start` ran past INPUT_MS; counts it in `inputsDone`. */
+function finished(start: number, inputsDone: Int32Array | undefined): void {
+  const ms = performance.now() - start;
+  if (ms > INPUT_MS) throw new Error(`one input took ${ms.toFixed(0)} ms, past ${INPUT_MS} ms`);
+  if (inputsDone) Atomics.add(inputsDone, 0, 1);
+}
+
+type Arbitraries<T extends unknown[]> = { [K in keyof T]: fc.Arbitrary<T[K]> };
+
+/**
+ * Every target, with what they need started (the server); `close` stops it. `inputsDone[0]`
+ * counts finished inputs, for a watchdog on another thread.
+ */
+export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
   targets: FuzzTarget[];
   close: () => Promise<void>;
 }> {
   const targets: FuzzTarget[] = [];
-  const add = <T extends unknown[]>(name: string, property: fc.IRawProperty<T>) =>
-    targets.push({ name, property: property as unknown as fc.IRawProperty<unknown[]> });
+  const push = (name: string, property: unknown) =>
+    targets.push({ name, property: property as fc.IRawProperty<unknown[]> });
+  const add = <T extends unknown[]>(
+    name: string,
+    arbitraries: Arbitraries<T>,
+    predicate: (...args: T) => void,
+  ) =>
+    push(
+      name,
+      fc.property(...(arbitraries as [fc.Arbitrary<unknown>]), (...args: unknown[]) => {
+        const start = performance.now();
+        predicate(...(args as T));
+        finished(start, inputsDone);
+      }),
+    );
+  const addAsync = <T extends unknown[]>(
+    name: string,
+    arbitraries: Arbitraries<T>,
+    predicate: (...args: T) => Promise<void>,
+  ) =>
+    push(
+      name,
+      fc.asyncProperty(...(arbitraries as [fc.Arbitrary<unknown>]), async (...args: unknown[]) => {
+        const start = performance.now();
+        await predicate(...(args as T));
+        finished(start, inputsDone);
+      }),
+    );
 
   const safetensors = new Uint8Array(readFileSync(`${MODEL}/model.safetensors`));
   const readBytes = (bytes: Uint8Array) =>
     readsOrRefuses(() => readAll(SafetensorsFile.fromBytes(bytes, "fuzz.safetensors")));
-  add("safetensors: any bytes", fc.property(fc.uint8Array({ maxLength: 64 }), readBytes));
-  add("safetensors: mutated file", fc.property(mutated(safetensors.subarray(0, 4096)), readBytes));
+  add("safetensors: any bytes", [fc.uint8Array({ maxLength: 64 })], readBytes);
+  add("safetensors: mutated file", [mutated(safetensors.subarray(0, 4096))], readBytes);
   const headerLength = Number(new DataView(safetensors.buffer).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(safetensors.subarray(8, 8 + headerLength)));
   const data = safetensors.subarray(8 + headerLength);
-  add(
-    "safetensors: header JSON (offsets, dtypes, shapes)",
-    fc.property(mutatedJson(header), (text) => {
-      const json = new TextEncoder().encode(text);
-      const bytes = new Uint8Array(8 + json.length + data.length);
-      new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
-      bytes.set(json, 8);
-      bytes.set(data, 8 + json.length);
-      readBytes(bytes);
-    }),
-  );
+  add("safetensors: header JSON (offsets, dtypes, shapes)", [mutatedJson(header)], (text) => {
+    const json = new TextEncoder().encode(text);
+    const bytes = new Uint8Array(8 + json.length + data.length);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+    bytes.set(json, 8);
+    bytes.set(data, 8 + json.length);
+    readBytes(bytes);
+  });
 
   const config = JSON.parse(readFileSync(`${MODEL}/config.json`, "utf8"));
-  add(
-    "config.json",
-    fc.property(fc.oneof(fc.string(), mutatedJson(config)), (text) =>
-      readsOrRefuses(() => parseConfigText(text, "fuzz/config.json")),
-    ),
+  add("config.json", [fc.oneof(fc.string(), mutatedJson(config))], (text) =>
+    readsOrRefuses(() => parseConfigText(text, "fuzz/config.json")),
   );
 
   const tokenizerJson = JSON.parse(readFileSync(`${TOKENIZER}/tokenizer.json`, "utf8"));
@@ -122,49 +157,37 @@ export async function fuzzTargets(): Promise<{
     readsOrRefuses(() => tokenizerFromFiles(files, "fuzz").encode("Hello, world! [MASK] é"));
   // tokenizer.json is 700 KB; its small parts are where a parser goes wrong.
   const { vocab, ...tokenizerModel } = tokenizerJson.model;
-  add(
-    "tokenizer.json",
-    fc.property(mutatedJson({ ...tokenizerJson, model: tokenizerModel }), (text) => {
-      const mutant = JSON.parse(text);
-      if (mutant?.model && typeof mutant.model === "object") mutant.model.vocab = vocab;
-      encodeSome({ "tokenizer.json": JSON.stringify(mutant) });
+  add("tokenizer.json", [mutatedJson({ ...tokenizerJson, model: tokenizerModel })], (text) => {
+    const mutant = JSON.parse(text);
+    if (mutant?.model && typeof mutant.model === "object") mutant.model.vocab = vocab;
+    encodeSome({ "tokenizer.json": JSON.stringify(mutant) });
+  });
+  add("tokenizer_config.json", [mutatedJson(tokenizerConfig)], (text) =>
+    encodeSome({
+      "tokenizer.json": JSON.stringify(tokenizerJson),
+      "tokenizer_config.json": text,
     }),
-  );
-  add(
-    "tokenizer_config.json",
-    fc.property(mutatedJson(tokenizerConfig), (text) =>
-      encodeSome({
-        "tokenizer.json": JSON.stringify(tokenizerJson),
-        "tokenizer_config.json": text,
-      }),
-    ),
   );
   const vocabLine = fc.oneof(
     fc.constantFrom("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
     fc.string(),
   );
-  add(
-    "vocab.txt",
-    fc.property(fc.array(vocabLine, { maxLength: 40 }), (lines) =>
-      encodeSome({ "vocab.txt": lines.join("\n") }),
-    ),
+  add("vocab.txt", [fc.array(vocabLine, { maxLength: 40 })], (lines) =>
+    encodeSome({ "vocab.txt": lines.join("\n") }),
   );
 
   const tokenizer = tokenizerFromFiles(
     { "tokenizer.json": JSON.stringify(tokenizerJson) },
     TOKENIZER,
   );
-  add(
-    "the tokenizer on any text",
-    fc.property(fc.string({ unit: "grapheme", maxLength: 200 }), (text) => {
-      const encoding = tokenizer.encode(text, null, { truncation: true, maxLength: 64 });
-      assert.ok(encoding.ids.length <= 64);
-      for (const [start, end] of encoding.offsets) {
-        assert.ok(0 <= start && start <= end && end <= text.length, `${start}-${end}`);
-      }
-      for (const id of encoding.ids) assert.ok(Number.isInteger(id) && id >= 0);
-    }),
-  );
+  add("the tokenizer on any text", [fc.string({ unit: "grapheme", maxLength: 200 })], (text) => {
+    const encoding = tokenizer.encode(text, null, { truncation: true, maxLength: 64 });
+    assert.ok(encoding.ids.length <= 64);
+    for (const [start, end] of encoding.offsets) {
+      assert.ok(0 <= start && start <= end && end <= text.length, `${start}-${end}`);
+    }
+    for (const id of encoding.ids) assert.ok(Number.isInteger(id) && id >= 0);
+  });
 
   const jsonLine = fc.oneof(
     fc.string(),
@@ -173,21 +196,15 @@ export async function fuzzTargets(): Promise<{
       .record({ text: fc.oneof(fc.string(), fc.jsonValue()), label: fc.jsonValue() })
       .map((row) => JSON.stringify(row)),
   );
-  add(
-    "JSON-lines data",
-    fc.property(fc.array(jsonLine, { maxLength: 6 }), (lines) =>
-      readsOrRefuses(() => parseDataText(lines.join("\n"), "fuzz.jsonl")),
-    ),
+  add("JSON-lines data", [fc.array(jsonLine, { maxLength: 6 })], (lines) =>
+    readsOrRefuses(() => parseDataText(lines.join("\n"), "fuzz.jsonl")),
   );
   const cell = fc.oneof(
     fc.string(),
     fc.constantFrom('"', '""', ",", "\n", "\r\n", "text", "label"),
   );
-  add(
-    "CSV data",
-    fc.property(fc.array(cell, { maxLength: 24 }), (cells) =>
-      readsOrRefuses(() => parseDataText(`text,label\n${cells.join("")}`, "fuzz.csv")),
-    ),
+  add("CSV data", [fc.array(cell, { maxLength: 24 })], (cells) =>
+    readsOrRefuses(() => parseDataText(`text,label\n${cells.join("")}`, "fuzz.csv")),
   );
 
   const field = fc.oneof(
@@ -213,9 +230,10 @@ export async function fuzzTargets(): Promise<{
       { requiredKeys: [] },
     ),
   );
-  add(
+  addAsync(
     "pipeline inputs and options",
-    fc.asyncProperty(fc.constantFrom(...pipes), field, options, async (pipe, inputs, opts) => {
+    [fc.constantFrom(...pipes), field, options],
+    async (pipe, inputs, opts) => {
       // Random targets are rarely words: keep fill-mask's vocabulary warnings off the output.
       const warn = console.warn;
       console.warn = () => {};
@@ -226,7 +244,7 @@ export async function fuzzTargets(): Promise<{
       } finally {
         console.warn = warn;
       }
-    }),
+    },
   );
 
   const server = await InferenceServer.start({
@@ -263,13 +281,10 @@ export async function fuzzTargets(): Promise<{
       )
       .map((value) => JSON.stringify(value)),
   );
-  add(
-    "HTTP request bodies",
-    fc.asyncProperty(fc.constantFrom(...routes), body, async (route, text) => {
-      const response = await fetch(`${url}${route}`, { method: "POST", body: text });
-      await response.arrayBuffer();
-      assert.ok(response.status < 500, `${route} ${text.slice(0, 200)}: ${response.status}`);
-    }),
-  );
+  addAsync("HTTP request bodies", [fc.constantFrom(...routes), body], async (route, text) => {
+    const response = await fetch(`${url}${route}`, { method: "POST", body: text });
+    await response.arrayBuffer();
+    assert.ok(response.status < 500, `${route} ${text.slice(0, 200)}: ${response.status}`);
+  });
   return { targets, close: () => server.close() };
 }

@@ -116,6 +116,9 @@ test("transformers' option rules: maxLength alone truncates, stride and strategy
   const long = "word ".repeat(50);
   assert.equal(tokenizer.encode(long, null, { maxLength: 10 }).ids.length, 10);
   assert.equal(tokenizer.encode(long, null, { maxLength: 10, truncation: false }).ids.length, 52);
+  assert.equal(tokenizer.encode(long, null, { maxLength: 10 }).truncated, true);
+  assert.equal(tokenizer.encode(long, null, { maxLength: 52 }).truncated, false);
+  assert.equal(tokenizer.encode("word", long, { maxLength: 51 }).truncated, true);
   assert.equal(
     tokenizer.encode("hi", null, { maxLength: 10, padding: "max_length" }).ids.length,
     10,

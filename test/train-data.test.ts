@@ -183,3 +183,23 @@ test("multiple choice and collation pad every choice to the batch's longest", ()
     /index of the right choice/,
   );
 });
+
+test("rows cut at --max-length are counted in one warning, as transformers warns", (t) => {
+  const warn = t.mock.method(console, "warn", () => {});
+  const long = "the quick brown fox jumps over the lazy dog ".repeat(4);
+  const path = file(
+    "long.jsonl",
+    `${[long, "short", long].map((text) => JSON.stringify({ text, label: 0 })).join("\n")}\n`,
+  );
+  const data = readDataFile(path);
+  const labels = trainingLabelSet(data, "text-classification", classification, [], null);
+  const settings = { task: "text-classification" as const, fields: classification, labels };
+  encodeDataset(data, tokenizer, { ...settings, maxLength: 16 });
+  assert.equal(warn.mock.callCount(), 1);
+  assert.match(
+    String(warn.mock.calls[0].arguments[0]),
+    /2 of 3 rows of .*long\.jsonl are longer than --max-length 16 tokens and were truncated/,
+  );
+  encodeDataset(data, tokenizer, { ...settings, maxLength: 64 });
+  assert.equal(warn.mock.callCount(), 1, "no warning when every row fits");
+});

@@ -2,6 +2,7 @@
 // [hidden] per text), or one pooled vector per text (mean or [CLS]), optionally unit length.
 
 import { UserError } from "../errors.js";
+import type { Encoding } from "../tokenizer/index.js";
 import { DEFAULT_BATCH_SIZE, Pipeline } from "./base.js";
 import { normalizeL2 } from "./math.js";
 import { OptionReader, readTruncation, TRUNCATION_OPTIONS, type Truncation } from "./options.js";
@@ -40,7 +41,12 @@ export class FeatureExtractionPipeline extends Pipeline {
     const texts = Array.isArray(inputs) ? inputs : [inputs];
     const results: FeatureExtractionOutput[] = [];
     if (pooling) {
-      for (const vector of this.embed(texts, pooling, normalize, batchSize, truncation)) {
+      for (const vector of this.embedEncodings(
+        this.encodeAll(texts, truncation),
+        pooling,
+        normalize,
+        batchSize,
+      )) {
         results.push(Array.from(vector));
       }
     } else {
@@ -53,7 +59,7 @@ export class FeatureExtractionPipeline extends Pipeline {
 
   /**
    * One pooled vector per text, as Float32Arrays (what semantic search stores); long texts are
-   * cut to what the model reads.
+   * cut to what the model reads, with a warning on stderr.
    */
   embedTexts(
     texts: string[],
@@ -62,17 +68,22 @@ export class FeatureExtractionPipeline extends Pipeline {
     batchSize = DEFAULT_BATCH_SIZE,
   ): Float32Array[] {
     const maxLength = Math.min(this.tokenizer.modelMaxLength, this.config.maxPositionEmbeddings);
-    return this.embed(texts, pooling, normalize, batchSize, { truncation: true, maxLength });
+    const encodings = this.encodeAll(texts, { truncation: true, maxLength });
+    const cut = encodings.filter((encoding) => encoding.truncated).length;
+    if (cut > 0) {
+      console.warn(
+        `distilbert-ts: ${cut} of ${texts.length} texts are longer than the ${maxLength} tokens this model reads; only their first ${maxLength} tokens are embedded`,
+      );
+    }
+    return this.embedEncodings(encodings, pooling, normalize, batchSize);
   }
 
-  private embed(
-    texts: string[],
+  private embedEncodings(
+    encodings: Encoding[],
     pooling: Pooling,
     normalize: boolean,
     batchSize: number,
-    truncation: Truncation,
   ): Float32Array[] {
-    const encodings = this.encodeAll(texts, truncation);
     const size = this.config.hiddenSize;
     const vectors: Float32Array[] = [];
     this.forwardBatches(encodings, batchSize, (outputs, first, count, seq) => {

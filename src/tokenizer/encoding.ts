@@ -13,10 +13,17 @@ export interface Encoding {
   specialTokensMask: number[];
   /** The further windows when truncation cut the input (`returnOverflowing`). */
   overflowing: Encoding[];
+  /**
+   * Whether truncation dropped tokens of the text or the pair (they may be in `overflowing`).
+   * Without special tokens, a text cut to exactly max_length is not seen as cut: the tokenizer
+   * stops at max_length tokens, as Hugging Face's does.
+   */
+  truncated: boolean;
 }
 
 export class EncodingResult implements Encoding {
   overflowing: EncodingResult[] = [];
+  truncated = false;
   private offsetsCache: [number, number][] | undefined;
   private tokensCache: string[] | undefined;
 
@@ -72,6 +79,7 @@ export class EncodingResult implements Encoding {
       sequenceIds: this.sequenceIds,
       specialTokensMask: this.specialTokensMask,
       overflowing: this.overflowing.map((window) => window.toJSON()),
+      truncated: this.truncated,
     };
   }
 }

@@ -275,6 +275,7 @@ export class Tokenizer {
     const build = (x: TokenRun, y: TokenRun | null) =>
       applyTemplate(template, x, y, options.addSpecialTokens, this.idToToken);
     const encoding = build(windowsA[0], windowsB === null ? null : windowsB[0]);
+    encoding.truncated = windowsA.length > 1 || (windowsB !== null && windowsB.length > 1);
     if (options.returnOverflowing) {
       // Hugging Face's order: each overflowing first window with every second window, then the
       // kept first window with each overflowing second window.

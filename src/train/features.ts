@@ -124,12 +124,22 @@ export function trainingLabelSet(
   return null;
 }
 
+/**
+ * The features of every row. Rows cut at `maxLength` (question answering excepted: its windows
+ * cover the whole context) are counted and, as transformers' tokenizer warns, reported on stderr.
+ */
 export function encodeDataset(file: DataFile, tokenizer: Tokenizer, settings: EncodeSettings) {
   const dataset: Dataset = { path: file.path, features: [] };
   const { task, fields, maxLength, labels } = settings;
+  let truncatedRows = 0;
   const add = (feature: Omit<Feature, "length">) => {
     const length = Math.max(...feature.sequences.map((s) => s.ids.length));
     dataset.features.push({ ...feature, length });
+  };
+  /** Counts the row if `encoding` was cut. */
+  const cut = (encoding: Encoding) => {
+    if (encoding.truncated) truncatedRows++;
+    return encoding;
   };
   file.rows.forEach((row, example) => {
     switch (task) {
@@ -137,7 +147,7 @@ export function encodeDataset(file: DataFile, tokenizer: Tokenizer, settings: En
       case "regression": {
         const text = textField(file, row, fields.text);
         const pair = fields.pair === null ? null : textField(file, row, fields.pair);
-        const encoding = tokenizer.encode(text, pair, { maxLength, truncation: true });
+        const encoding = cut(tokenizer.encode(text, pair, { maxLength, truncation: true }));
         const value = field(file, row, fields.label);
         if (task === "regression") {
           const number = typeof value === "string" ? Number(value) : value;
@@ -156,7 +166,7 @@ export function encodeDataset(file: DataFile, tokenizer: Tokenizer, settings: En
         break;
       }
       case "token-classification":
-        add(encodeWords(file, row, example, tokenizer, settings));
+        add(encodeWords(file, row, example, tokenizer, settings, cut));
         break;
       case "multiple-choice": {
         const question = textField(file, row, fields.text);
@@ -176,9 +186,11 @@ export function encodeDataset(file: DataFile, tokenizer: Tokenizer, settings: En
             `'${fields.label}' must be the index of the right choice (0..${choices.length - 1}), got ${JSON.stringify(label)}`,
           );
         }
-        const sequences = (choices as string[]).map((choice) =>
-          sequence(tokenizer.encode(question, choice, { maxLength, truncation: true })),
+        const encodings = (choices as string[]).map((choice) =>
+          tokenizer.encode(question, choice, { maxLength, truncation: true }),
         );
+        cut(encodings.find((encoding) => encoding.truncated) ?? encodings[0]);
+        const sequences = encodings.map(sequence);
         add({ example, sequences, label: Number(label) });
         break;
       }
@@ -189,6 +201,11 @@ export function encodeDataset(file: DataFile, tokenizer: Tokenizer, settings: En
         break;
     }
   });
+  if (truncatedRows > 0) {
+    console.warn(
+      `distilbert-ts: ${truncatedRows} of ${file.rows.length} rows of ${file.path} are longer than --max-length ${maxLength} tokens and were truncated; raise --max-length to keep them whole`,
+    );
+  }
   return dataset;
 }
 
@@ -199,6 +216,7 @@ function encodeWords(
   example: number,
   tokenizer: Tokenizer,
   settings: EncodeSettings,
+  cut: (encoding: Encoding) => Encoding,
 ): Omit<Feature, "length"> {
   const { fields, maxLength } = settings;
   const words = arrayField(file, row, fields.text);
@@ -217,10 +235,9 @@ function encodeWords(
   (words as string[]).forEach((word, i) => {
     for (let c = 0; c <= word.length; c++) wordAt.push(i);
   });
-  const encoding = tokenizer.encode((words as string[]).join(" "), null, {
-    maxLength,
-    truncation: true,
-  });
+  const encoding = cut(
+    tokenizer.encode((words as string[]).join(" "), null, { maxLength, truncation: true }),
+  );
   const tokenLabels = new Array<number>(encoding.ids.length).fill(IGNORE_INDEX);
   let previousWord = -1;
   encoding.sequenceIds.forEach((sequenceId, t) => {
