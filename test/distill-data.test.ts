@@ -98,7 +98,7 @@ test("smoothing shifts masking towards rare tokens", () => {
   assert.equal(maskingStatistics(0.7).stats.specials, 0);
 });
 
-test("the batch of a step depends only on the seed and the step; an epoch sees every row once", () => {
+test("an epoch's batches depend only on the seed and the epoch, and see every row once", () => {
   const seqLen = 4;
   const count = 10;
   const rows = {
@@ -108,10 +108,12 @@ test("the batch of a step depends only on the seed and the step; an epoch sees e
   };
   const a = new RowSchedule(rows, 3, 5);
   assert.equal(a.batchesPerEpoch, 3);
-  for (const step of [0, 1, 5, 1, 9])
-    assert.deepEqual(a.batch(step), new RowSchedule(rows, 3, 5).batch(step));
-  assert.notDeepEqual(a.batch(0), a.batch(3));
+  for (const epoch of [0, 1, 3, 0]) {
+    assert.deepEqual(a.epochBatches(epoch), new RowSchedule(rows, 3, 5).epochBatches(epoch));
+  }
+  assert.notDeepEqual(a.epochBatches(0), a.epochBatches(1));
   const seen = new Set<number>();
-  for (let s = 0; s < a.batchesPerEpoch; s++) for (const id of a.batch(s)) seen.add(id);
+  for (const batch of a.epochBatches(2)) for (const id of a.gather(batch)) seen.add(id);
   assert.equal(seen.size, 9);
+  assert.deepEqual([...a.gather([7, 2])], [7, 7, 7, 7, 2, 2, 2, 2]);
 });

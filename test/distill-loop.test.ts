@@ -7,12 +7,12 @@ import { initStudent, saveWeights, weightSource } from "../src/distill/init-stud
 import { DEFAULT_LOSS_WEIGHTS } from "../src/distill/losses.js";
 import { Masker, type PackedRows } from "../src/distill/mlm-data.js";
 import { distillMlm, type MlmDistillOptions } from "../src/distill/mlm-distill.js";
-import { silentDistillReporter } from "../src/distill/progress.js";
 import { RowMaskedLM } from "../src/distill/row-mlm.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
+import { silentReporter } from "../src/train/progress.js";
 import { Rng } from "../src/train/rng.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";
@@ -83,7 +83,7 @@ test("distillation lowers the loss, and a resumed run continues with the same lo
   const outB = mkdtempSync(join(tmpdir(), "distill-b-"));
   const studentB = freshStudent();
   const crashAfterStepTwo = {
-    ...silentDistillReporter,
+    ...silentReporter,
     step(info: { step: number }) {
       if (info.step === 3) throw new Error("killed");
     },
@@ -106,7 +106,7 @@ test("distillation lowers the loss, and a resumed run continues with the same lo
     data,
     options(outB),
     writer(resumedStudent),
-    silentDistillReporter,
+    silentReporter,
     readCheckpoint(checkpoint),
   );
   assert.deepEqual(resumed.steps, straight.steps.slice(2));
@@ -118,7 +118,7 @@ test("distillation lowers the loss, and a resumed run continues with the same lo
         data,
         { ...options(outB), lr: 1e-3 },
         () => {},
-        silentDistillReporter,
+        silentReporter,
         readCheckpoint(resolveCheckpoint(outB)),
       ),
     /cannot resume.*lr/,
@@ -135,8 +135,8 @@ test("more steps lower the distillation loss", () => {
     { ...options(out), steps: 12, saveEvery: null, warmupRatio: 0 },
     writer(student),
   );
-  const first = result.steps.slice(0, 3).reduce((a, s) => a + s.total, 0);
-  const last = result.steps.slice(-3).reduce((a, s) => a + s.total, 0);
+  const first = result.steps.slice(0, 3).reduce((a, s) => a + s.loss, 0);
+  const last = result.steps.slice(-3).reduce((a, s) => a + s.loss, 0);
   assert.ok(last < first, `${first / 3} -> ${last / 3}`);
 });
 

@@ -52,7 +52,7 @@ test("the gradients match finite differences of the loss", () => {
     const options = { ...weights, ceMaskedOnly };
     const loss = distillLoss(reference, inputs, options);
     const studentLogits = Float64Array.from(inputs.studentLogits);
-    const studentHidden = Float64Array.from(inputs.studentHidden);
+    const studentHidden = Float64Array.from(inputs.studentHidden as Float32Array);
     const probe = (array: "studentLogits" | "studentHidden", index: number, grad: number) => {
       const source = array === "studentLogits" ? studentLogits : studentHidden;
       const h = 1e-2;

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { initStudent, saveWeights, weightSource } from "../src/distill/init-student.js";
-import { silentDistillReporter } from "../src/distill/progress.js";
 import { distillClassifier } from "../src/distill/task-distill.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
 import { createModel, loadModel } from "../src/models/index.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import type { Feature } from "../src/train/features.js";
+import { silentReporter } from "../src/train/progress.js";
 import { Rng } from "../src/train/rng.js";
 
 const TEACHER = "test/fixtures/models/distilbert-seqcls";
@@ -58,11 +58,11 @@ test("task-specific distillation: a classifier student learns the teacher's pred
       outDir: out,
     },
     (dir) => saveWeights(init.config, new Map(student.parameters.map((p) => [p.name, p])), dir),
-    silentDistillReporter,
+    silentReporter,
   );
   assert.equal(result.steps.length, 18);
-  const first = result.steps.slice(0, 3).reduce((a, s) => a + s.soft, 0);
-  const last = result.steps.slice(-3).reduce((a, s) => a + s.soft, 0);
+  const first = result.steps.slice(0, 3).reduce((a, s) => a + s.parts.soft, 0);
+  const last = result.steps.slice(-3).reduce((a, s) => a + s.parts.soft, 0);
   assert.ok(last < first / 2, `${first} -> ${last}`);
   assert.ok(existsSync(join(out, "checkpoint-18", "trainer_state.json")));
   assert.equal(loadConfig(out).architectures[0], "DistilBertForSequenceClassification");

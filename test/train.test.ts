@@ -8,9 +8,10 @@ import { epochBatches } from "../src/train/batching.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { readDataFile } from "../src/train/data.js";
 import { encodeDataset, trainingLabelSet } from "../src/train/features.js";
+import type { StepRecord } from "../src/train/loop.js";
 import { prepareModel } from "../src/train/model-setup.js";
 import type { Reporter } from "../src/train/progress.js";
-import { type StepRecord, type TrainerOptions, train } from "../src/train/trainer.js";
+import { type TrainerOptions, train } from "../src/train/trainer.js";
 import { sentimentRows, temporaryDir, tinyModelFolder, writeJsonLines } from "./train-helpers.js";
 
 const modelDir = tinyModelFolder();

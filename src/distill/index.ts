@@ -34,8 +34,7 @@ export {
   specialIdsOf,
   tokenCounts,
 } from "./mlm-data.js";
-export { distillMlm, type MlmDistillOptions, type MlmDistillResult } from "./mlm-distill.js";
+export { distillMlm, type MlmDistillOptions } from "./mlm-distill.js";
 export { mlmDistillStep } from "./mlm-step.js";
-export { createDistillReporter, type DistillReporter } from "./progress.js";
 export { RowMaskedLM } from "./row-mlm.js";
 export { distillClassifier, type TaskDistillOptions } from "./task-distill.js";

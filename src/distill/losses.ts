@@ -40,15 +40,16 @@ export interface DistillLossInputs {
    * at. Default: all rows.
    */
   logitRows?: Int32Array;
-  /** [rows, dim] */
-  studentHidden: Float32Array;
-  teacherHidden: Float32Array;
+  /** [rows, dim]; absent for logits alone (a classifier's task distillation): no cosine term. */
+  studentHidden?: Float32Array;
+  teacherHidden?: Float32Array;
   /** [rows]: 1 real token, 0 padding. */
   attentionMask: Float32Array;
   /** [rows]: the original token where the MLM loss applies, -100 elsewhere. */
   labels: Int32Array;
   rows: number;
   vocab: number;
+  /** The hidden states' width; 0 without them. */
   dim: number;
 }
 
@@ -138,7 +139,9 @@ export function distillLoss(
 
   // Hidden-state alignment: 1 - cos, with PyTorch's epsilon inside the norms.
   let cos = 0;
-  if (realRows.length > 0) {
+  if (studentHidden === undefined || teacherHidden === undefined) {
+    if (weights.alphaCos !== 0) throw new Error("the cosine loss needs both hidden states");
+  } else if (realRows.length > 0) {
     const eps = 1e-12;
     const scale = weights.alphaCos / realRows.length;
     for (const r of realRows) {

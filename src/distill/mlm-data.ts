@@ -132,14 +132,10 @@ export class Masker {
 }
 
 /**
- * The rows of batch number `step`: an epoch is a shuffle of every row (seeded by the seed and the
- * epoch), cut into full batches. A function of (seed, step) alone, so a resumed run sees the same
- * batches.
+ * Batches of packed rows: an epoch is a shuffle of every row (seeded by the seed and the epoch),
+ * cut into full batches, so a resumed run sees the same batches.
  */
 export class RowSchedule {
-  private epoch = -1;
-  private order: number[] = [];
-
   constructor(
     private readonly rows: PackedRows,
     private readonly batchSize: number,
@@ -156,21 +152,23 @@ export class RowSchedule {
     return Math.floor(this.rows.count / this.batchSize);
   }
 
-  batch(step: number): Int32Array {
-    const epoch = Math.floor(step / this.batchesPerEpoch);
-    if (epoch !== this.epoch) {
-      this.order = new Rng(this.seed, epoch).shuffle(
-        Array.from({ length: this.rows.count }, (_, i) => i),
-      );
-      this.epoch = epoch;
-    }
+  /** The row indices of each of epoch `epoch`'s batches. */
+  epochBatches(epoch: number): number[][] {
+    const order = new Rng(this.seed, epoch).shuffle(
+      Array.from({ length: this.rows.count }, (_, i) => i),
+    );
+    return Array.from({ length: this.batchesPerEpoch }, (_, b) =>
+      order.slice(b * this.batchSize, (b + 1) * this.batchSize),
+    );
+  }
+
+  /** The token ids of a batch's rows, [rows, seqLen]. */
+  gather(batch: number[]): Int32Array {
     const { seqLen, ids } = this.rows;
-    const out = new Int32Array(this.batchSize * seqLen);
-    const first = (step % this.batchesPerEpoch) * this.batchSize;
-    for (let b = 0; b < this.batchSize; b++) {
-      const row = this.order[first + b];
+    const out = new Int32Array(batch.length * seqLen);
+    batch.forEach((row, b) => {
       out.set(ids.subarray(row * seqLen, (row + 1) * seqLen), b * seqLen);
-    }
+    });
     return out;
   }
 }

@@ -1,4 +1,4 @@
-// The training API: the fine-tuning loop and its parts (optimizer, schedules, data, metrics).
+// The training API: the one training loop, fine-tuning over it, and its parts (optimizer, schedules, data, metrics).
 
 export { collate, epochBatches } from "./batching.js";
 export { readCheckpoint, resolveCheckpoint, type TrainerState } from "./checkpoint.js";
@@ -6,6 +6,15 @@ export { type DataFile, readDataFile } from "./data.js";
 export { evaluate } from "./evaluate.js";
 export { type Dataset, encodeDataset, type Feature, trainingLabelSet } from "./features.js";
 export { LabelSet } from "./labels.js";
+export {
+  checkSameSettings,
+  type LoopOptions,
+  type LoopResult,
+  type LoopTask,
+  runLoop,
+  type StepLoss,
+  type StepRecord,
+} from "./loop.js";
 export * as metrics from "./metrics.js";
 export { configForTask, type PreparedModel, prepareModel } from "./model-setup.js";
 export { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
@@ -13,9 +22,4 @@ export { createReporter, type Reporter } from "./progress.js";
 export { Rng, type RngState } from "./rng.js";
 export { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
 export { TASKS as TRAINING_TASKS, type TaskKind as TrainingTask } from "./tasks.js";
-export {
-  type TrainerInputs,
-  type TrainerOptions,
-  type TrainResult,
-  train,
-} from "./trainer.js";
+export { type TrainerInputs, type TrainerOptions, train } from "./trainer.js";

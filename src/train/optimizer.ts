@@ -45,12 +45,16 @@ export class AdamW {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
-    this.slots = parameters.map((param) => ({
-      param,
-      m: backend.alloc(param.data.length),
-      v: backend.alloc(param.data.length),
-      weightDecay: options.decayAll || !excludedFromDecay(param.name) ? options.weightDecay : 0,
-    }));
+    // As PyTorch's optimizers given only the parameters that require grad: a frozen table
+    // (DistilBERT's sinusoidal positions) gets no update, no decay and no moments.
+    this.slots = parameters
+      .filter((param) => !param.frozen)
+      .map((param) => ({
+        param,
+        m: backend.alloc(param.data.length),
+        v: backend.alloc(param.data.length),
+        weightDecay: options.decayAll || !excludedFromDecay(param.name) ? options.weightDecay : 0,
+      }));
   }
 
   /** One update from every param.grad at learning rate `lr`. */

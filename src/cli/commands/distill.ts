@@ -20,7 +20,6 @@ import {
   tokenCounts,
 } from "../../distill/mlm-data.js";
 import { distillMlm } from "../../distill/mlm-distill.js";
-import { createDistillReporter } from "../../distill/progress.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { distillClassifier } from "../../distill/task-distill.js";
 import { UserError } from "../../errors.js";
@@ -40,6 +39,7 @@ import { readDataFile } from "../../train/data.js";
 import { evaluate } from "../../train/evaluate.js";
 import { encodeDataset } from "../../train/features.js";
 import { LabelSet } from "../../train/labels.js";
+import { createReporter } from "../../train/progress.js";
 import type { Command } from "../commands.js";
 
 const help = `distilbert distill --teacher DIR --corpus FILE (--layers N | --student DIR) --out DIR
@@ -235,7 +235,7 @@ async function run(args: string[]): Promise<number> {
   }
   const corpus = required("distill", "corpus", values.corpus);
   const teacherConfig = loadConfig(teacherDir);
-  const reporter = createDistillReporter();
+  const reporter = createReporter();
   const teacher = RowMaskedLM.create(
     teacherConfig,
     Checkpoint.open(teacherDir),
@@ -301,7 +301,8 @@ async function run(args: string[]): Promise<number> {
   );
   const last = result.steps.slice(-Math.min(20, result.steps.length));
   const mean = (key: "total" | "ce" | "mlm" | "cos") =>
-    last.reduce((sum, s) => sum + s[key], 0) / Math.max(1, last.length);
+    last.reduce((sum, s) => sum + (key === "total" ? s.loss : s.parts[key]), 0) /
+    Math.max(1, last.length);
   const summary = {
     teacher: teacherDir,
     student: source.name,
@@ -360,7 +361,7 @@ async function distillTextClassifier(values: Values, context: TaskContext): Prom
   const trainData = encodeDataset(readDataFile(trainPath), tokenizer, settings);
   const source = studentSource(values, teacherDir, resume?.dir ?? null);
   const student = createModel(source.config, source.weights, backend, { sourceName: source.name });
-  const reporter = createDistillReporter();
+  const reporter = createReporter();
   reporter.message(
     `teacher ${teacher.architecture} (${teacherConfig.numLayers} layers) -> student ${source.name}; ${trainData.features.length} training examples, labels ${labels.describe()}; ${backend.name} backend, ${backend.threads} threads`,
   );
