@@ -6,6 +6,7 @@ import { decode } from "./commands/decode.js";
 import { demo } from "./commands/demo.js";
 import { distill } from "./commands/distill.js";
 import { evalMlm } from "./commands/eval-mlm.js";
+import { evaluateCommand } from "./commands/evaluate.js";
 import { forward } from "./commands/forward.js";
 import { initStudentCommand } from "./commands/init-student.js";
 import { predict } from "./commands/predict.js";
@@ -30,6 +31,7 @@ export const commands: Record<string, Command> = {
   demo,
   distill,
   "eval-mlm": evalMlm,
+  evaluate: evaluateCommand,
   forward,
   "init-student": initStudentCommand,
   predict,

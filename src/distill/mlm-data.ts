@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import { readDataFile, rowError } from "../train/data.js";
 import { Rng } from "../train/rng.js";
 
 export const IGNORE_INDEX = -100;
@@ -18,14 +19,31 @@ export interface PackedRows {
   seqLen: number;
 }
 
-export function readCorpusLines(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UserError(`cannot read the corpus ${path}: ${(error as Error).message}`);
+/**
+ * A corpus's texts: one a line, or with a .jsonl or .csv name one a row, in its `textField`.
+ * Blank texts are skipped.
+ */
+export function readCorpusLines(path: string, textField = "text"): string[] {
+  let lines: string[];
+  if (/\.(jsonl|csv)$/i.test(path)) {
+    const file = readDataFile(path);
+    lines = file.rows.map((row) => {
+      const text = row.fields[textField];
+      if (typeof text !== "string") {
+        throw rowError(file, row, `no text in '${textField}' (name the field with --text-field)`);
+      }
+      return text;
+    });
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      throw new UserError(`cannot read the corpus ${path}: ${(error as Error).message}`);
+    }
+    lines = text.split(/\r?\n/);
   }
-  const lines = text.split(/\r?\n/).filter((line) => line.trim().length > 0);
+  lines = lines.filter((line) => line.trim().length > 0);
   if (lines.length === 0) throw new UserError(`the corpus ${path} has no text: one text a line`);
   return lines;
 }

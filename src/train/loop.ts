@@ -4,7 +4,7 @@
 // with the best model kept and early stopping, crash-safe checkpoints and exact resume (refused
 // when the settings that fix the run changed). A task brings only its batches and its step.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -179,6 +179,9 @@ export function runLoop<Batch>(
   if (resume) {
     optimizer.restore(state.step, (name) => resume.optimizer.float32(name));
     trimEvalLog(evalLog, state.step);
+  } else {
+    // A new run in a folder given with --overwrite starts its own log.
+    rmSync(evalLog, { force: true });
   }
   const rng = Rng.fromState(state.rng);
   const result: LoopResult = {

@@ -2,7 +2,6 @@
 // the time of one training step (forward + backward + AdamW).
 
 import { parseArgs } from "node:util";
-import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { loadModel } from "../../models/index.js";
 import type { Model, ModelDtype, ModelInputs, ModelLabels } from "../../models/types.js";
@@ -10,6 +9,7 @@ import type { Backend } from "../../tensor/backend.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import { AdamW } from "../../train/optimizer.js";
 import type { Command } from "../commands.js";
+import { DTYPE_HELP, dtypeChoice } from "../options.js";
 
 const help = `distilbert bench --model DIR [options]
 

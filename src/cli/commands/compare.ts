@@ -1,7 +1,6 @@
 // `distilbert compare`: a teacher and its student side by side (DistilBERT's paper's table).
 
 import { parseArgs } from "node:util";
-import { backendChoice, positiveInt, required } from "../../distill/cli-options.js";
 import {
   type ComparisonRow,
   comparisonTable,
@@ -18,7 +17,6 @@ import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
 import { loadModel, type ModelDtype } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
-import { createBackend } from "../../tensor/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import { readDataFile } from "../../train/data.js";
 import { evaluate } from "../../train/evaluate.js";
@@ -26,6 +24,7 @@ import { encodeDataset } from "../../train/features.js";
 import { LabelSet } from "../../train/labels.js";
 import { TASKS } from "../../train/tasks.js";
 import type { Command } from "../commands.js";
+import { backendFrom, positiveInt, required } from "../options.js";
 
 const help = `distilbert compare --teacher DIR --student DIR [options]
 
@@ -102,8 +101,7 @@ export const compare: Command = {
         "downstream scores need all of --task-teacher, --task-student and --eval",
       );
     }
-    const threads = positiveInt("threads", values.threads) ?? undefined;
-    const backend = await createBackend(backendChoice(values.backend), { threads });
+    const backend = await backendFrom(values);
     const repeats = positiveInt("repeats", values.repeats) ?? 5;
     const dirs = { teacher: teacherDir, student: studentDir };
     const rows: ComparisonRow[] = [];

@@ -3,13 +3,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  backendChoice,
-  intList,
-  nonNegative,
-  positiveInt,
-  required,
-} from "../../distill/cli-options.js";
 import { initStudent, saveWeights, weightSource } from "../../distill/init-student.js";
 import { DEFAULT_LOSS_WEIGHTS, type DistillLossWeights } from "../../distill/losses.js";
 import {
@@ -27,7 +20,6 @@ import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
 import { createModel, loadModel, saveModel } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
-import { createBackend } from "../../tensor/index.js";
 import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import {
@@ -41,6 +33,14 @@ import { encodeDataset } from "../../train/features.js";
 import { LabelSet } from "../../train/labels.js";
 import { createReporter } from "../../train/progress.js";
 import type { Command } from "../commands.js";
+import {
+  backendFrom,
+  checkOutDir,
+  intList,
+  nonNegative,
+  positiveInt,
+  required,
+} from "../options.js";
 
 const help = `distilbert distill --teacher DIR --corpus FILE (--layers N | --student DIR) --out DIR
                   (--steps N | --time-budget SECONDS) [options]
@@ -69,7 +69,9 @@ Options:
   --teacher-layers LIST  the teacher layers to copy (default: evenly spaced, first and last kept)
   --fold-token-type      fold BERT's token-type-0 embedding into the student's positions
   --student DIR          or: start from this (DistilBertForMaskedLM) student instead
-  --out DIR              the student is written here (checkpoints in DIR/checkpoint-N)
+  --out DIR              the student is written here (checkpoints in DIR/checkpoint-N); refused
+                         if not empty, unless resuming its run or with --overwrite
+  --overwrite            write into a non-empty --out
   --steps N              optimizer steps
   --time-budget SECONDS  or: as many steps as fit (planned from the first step's time)
   --batch-size N         rows per step (default 32)
@@ -119,6 +121,7 @@ const OPTIONS = {
   "fold-token-type": { type: "boolean", default: false },
   student: { type: "string" },
   out: { type: "string" },
+  overwrite: { type: "boolean", default: false },
   steps: { type: "string" },
   "time-budget": { type: "string" },
   "batch-size": { type: "string" },
@@ -207,13 +210,13 @@ async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS });
   const teacherDir = required("distill", "teacher", values.teacher);
   const outDir = required("distill", "out", values.out);
+  checkOutDir(outDir, [teacherDir, values.student, values.corpus, values.train], values);
   const steps = positiveInt("steps", values.steps);
   const timeBudget =
     values["time-budget"] === undefined
       ? null
       : nonNegative("time-budget", values["time-budget"], 0);
-  const threads = positiveInt("threads", values.threads) ?? undefined;
-  const backend = await createBackend(backendChoice(values.backend), { threads });
+  const backend = await backendFrom(values);
   const seed = nonNegative("seed", values.seed, 42);
   const loss = lossWeights(values);
   const resume = values.resume ? readCheckpoint(resolveCheckpoint(values.resume)) : null;

@@ -1,22 +1,15 @@
 // `distilbert eval-mlm`: masked-token accuracy and loss of a masked-LM model.
 
 import { parseArgs } from "node:util";
-import {
-  backendChoice,
-  DTYPE_HELP,
-  dtypeChoice,
-  positiveInt,
-  required,
-} from "../../distill/cli-options.js";
 import { evaluateMlm, type MaskedRows, maskForEvaluation } from "../../distill/eval-mlm.js";
 import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint, SafetensorsFile } from "../../io/safetensors.js";
-import { createBackend } from "../../tensor/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import type { Command } from "../commands.js";
+import { backendFrom, DTYPE_HELP, dtypeChoice, positiveInt, required } from "../options.js";
 
 const help = `distilbert eval-mlm --model DIR (--corpus FILE | --inputs FILE) [options]
 
@@ -98,8 +91,7 @@ export const evalMlm: Command = {
     if ((values.corpus === undefined) === (values.inputs === undefined)) {
       throw new UserError("eval-mlm needs one of --corpus FILE or --inputs FILE");
     }
-    const threads = positiveInt("threads", values.threads) ?? undefined;
-    const backend = await createBackend(backendChoice(values.backend), { threads });
+    const backend = await backendFrom(values);
     const model = RowMaskedLM.create(
       loadConfig(modelDir),
       Checkpoint.open(modelDir),

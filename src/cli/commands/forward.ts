@@ -2,7 +2,6 @@
 // names, for comparing a port with PyTorch tensor by tensor.
 
 import { parseArgs } from "node:util";
-import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { SafetensorsFile, type TensorToWrite, writeSafetensors } from "../../io/safetensors.js";
 import { HEAD_KINDS, loadModel } from "../../models/index.js";
@@ -15,6 +14,7 @@ import type {
 } from "../../models/types.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
+import { DTYPE_HELP, dtypeChoice } from "../options.js";
 
 const help = `distilbert forward --model DIR --inputs IN.safetensors --out OUT.safetensors [options]
 

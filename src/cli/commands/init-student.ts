@@ -2,12 +2,12 @@
 // authors initialised theirs (embeddings, every other layer, the head).
 
 import { parseArgs } from "node:util";
-import { intList, positiveInt, required } from "../../distill/cli-options.js";
 import { initStudent, saveWeights } from "../../distill/init-student.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
 import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import type { Command } from "../commands.js";
+import { checkOutDir, intList, positiveInt, required } from "../options.js";
 
 const help = `distilbert init-student --teacher DIR --layers N --out DIR [options]
 
@@ -28,7 +28,8 @@ Options:
                          0,2,4,7,9,11 as DistilBERT)
   --fold-token-type      add the teacher's token-type-0 embedding into every position embedding,
                          so a single-segment input starts with exactly the teacher's embeddings
-  --out DIR              where to write the student
+  --out DIR              where to write the student (a new or empty folder)
+  --overwrite            write into a non-empty --out
 
 Example:
   distilbert init-student --teacher models/bert-mini-sotu --layers 2 --out out/student-init`;
@@ -45,10 +46,12 @@ export const initStudentCommand: Command = {
         "teacher-layers": { type: "string" },
         "fold-token-type": { type: "boolean", default: false },
         out: { type: "string" },
+        overwrite: { type: "boolean", default: false },
       },
     });
     const teacherDir = required("init-student", "teacher", values.teacher);
     const outDir = required("init-student", "out", values.out);
+    checkOutDir(outDir, [teacherDir], values);
     const teacherLayers = intList("teacher-layers", values["teacher-layers"]);
     const layers =
       positiveInt("layers", values.layers) ??

@@ -2,7 +2,6 @@
 
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DTYPE_HELP, dtypeChoice } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { DEFAULT_BATCH_SIZE } from "../../pipelines/base.js";
 import {
@@ -17,6 +16,7 @@ import {
 import { OptionReader } from "../../pipelines/options.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
+import { DTYPE_HELP, dtypeChoice } from "../options.js";
 import { answerLines } from "../stdin-lines.js";
 
 const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPUT]

@@ -2,13 +2,13 @@
 
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { required } from "../../distill/cli-options.js";
 import { weightBytes } from "../../distill/compare.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { loadModel, saveModel } from "../../models/index.js";
 import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import type { Command } from "../commands.js";
+import { required } from "../options.js";
 
 const help = `distilbert quantize --model IN --out OUT [--json]
 

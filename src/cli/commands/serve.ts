@@ -2,7 +2,6 @@
 // text-embeddings-inference's and OpenAI's /v1/embeddings, batching concurrent requests.
 
 import { parseArgs } from "node:util";
-import { backendChoice, DTYPE_HELP, dtypeChoice, positiveInt } from "../../distill/cli-options.js";
 import { UserError } from "../../errors.js";
 import { DEFAULT_MODELS, PIPELINE_TASKS, type Task } from "../../pipelines/index.js";
 import { checkTask } from "../../pipelines/tasks.js";
@@ -10,6 +9,7 @@ import type { ModelSpec } from "../../server/model-worker.js";
 import { DEFAULT_LIMITS, InferenceServer, type ServerLimits } from "../../server/server.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
+import { backendChoice, DTYPE_HELP, dtypeChoice, positiveInt } from "../options.js";
 
 /** The limit options: flag, the ServerLimits field, what it bounds. */
 const LIMIT_OPTIONS: [string, keyof ServerLimits, string][] = [

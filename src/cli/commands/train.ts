@@ -2,19 +2,40 @@
 // folder with the best model and resumable checkpoints.
 
 import { parseArgs } from "node:util";
+import { maskForEvaluation } from "../../distill/eval-mlm.js";
+import { Masker, packCorpus, readCorpusLines, specialIdsOf } from "../../distill/mlm-data.js";
+import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
-import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
+import { Checkpoint } from "../../io/safetensors.js";
+import type { Backend } from "../../tensor/backend.js";
+import { BACKEND_CHOICES } from "../../tensor/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
-import { readCheckpoint, resolveCheckpoint } from "../../train/checkpoint.js";
+import {
+  type LoadedCheckpoint,
+  readCheckpoint,
+  resolveCheckpoint,
+} from "../../train/checkpoint.js";
 import { readDataFile } from "../../train/data.js";
 import { encodeDataset, trainingLabelSet } from "../../train/features.js";
+import type { LoopOptions } from "../../train/loop.js";
+import { MASKED_LM, pretrainMaskedLm, saveMaskedLm } from "../../train/masked-lm.js";
 import { prepareModel } from "../../train/model-setup.js";
-import { createReporter } from "../../train/progress.js";
+import { createReporter, type Reporter } from "../../train/progress.js";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../../train/schedule.js";
-import { TASK_KINDS, TASKS, type TaskKind } from "../../train/tasks.js";
+import { TASK_KINDS, TASKS } from "../../train/tasks.js";
 import { train } from "../../train/trainer.js";
 import type { Command } from "../commands.js";
+import {
+  backendFrom,
+  checkOutDir,
+  maxLengthFor,
+  nonNegative,
+  positiveInt,
+  required,
+  taskFields,
+  trainingTask,
+} from "../options.js";
 
 const help = `distilbert train --model DIR --task TASK --train FILE [--eval FILE] --out DIR [options]
 
@@ -23,6 +44,13 @@ weight decay on biases and LayerNorm weights), a warm-up then linear decay of th
 gradient clipping at norm 1, dynamic padding with batches grouped by length. A new head on a
 pretrained encoder (e.g. a masked-LM checkpoint) is initialised as Hugging Face initialises it.
 
+--task masked-lm continues the masked-LM pretraining of a ...ForMaskedLM folder on your own
+corpus (Hugging Face's run_mlm.py): the text is tokenized and packed into rows of --max-length
+tokens, and every batch is masked afresh (--mlm-probability of the tokens; of those 80% [MASK],
+10% a random token, 10% kept). --eval scores masked-token accuracy, loss and perplexity on fixed
+masks (as \`distilbert evaluate\`); the result is a masked-LM folder for predict fill-mask,
+distill and train.
+
 --out DIR becomes a Hugging Face model folder: config.json (with id2label/label2id and the
 task's architecture, e.g. BertForSequenceClassification), model.safetensors and the tokenizer
 files. With --eval it holds the best model by --metric; every evaluation is appended to
@@ -30,6 +58,8 @@ DIR/eval_log.jsonl. DIR/checkpoint-N/ holds the latest checkpoint (model, optimi
 RNG and data position); --resume DIR continues from it exactly as if never stopped.
 
 Tasks and the fields they read (JSON lines, or CSV with a header row):
+  masked-lm             a text file, one document a line; or JSON lines / CSV, --text-field
+                        (text)
   text-classification   --text-field (text), --text-pair-field (none), --label-field (label):
                         an integer id or a label name
   regression            the same fields; the label is a number
@@ -42,10 +72,12 @@ Tasks and the fields they read (JSON lines, or CSV with a header row):
 
 Options:
   --model DIR            the model to start from (config.json, model.safetensors, tokenizer)
-  --task TASK            ${TASK_KINDS.join(", ")}
+  --task TASK            ${TASK_KINDS.join(", ")}, masked-lm
   --train FILE           training data (.jsonl, or .csv)
   --eval FILE            evaluation data, scored at the end of every epoch (or --eval-every)
-  --out DIR              output folder (created)
+  --out DIR              output folder (created); refused if it is --model, or not empty
+                         unless resuming its run or with --overwrite
+  --overwrite            write into a non-empty --out
   --text-field NAME, --text-pair-field NAME, --label-field NAME   see above
   --label-names A,B,...  names for integer labels 0, 1, ... (default: the model's, else LABEL_i)
   --epochs N             default 3
@@ -56,7 +88,9 @@ Options:
   --decay-all            decay biases and LayerNorm weights too
   --warmup-ratio X       share of the steps spent warming up, default 0.1
   --schedule NAME        ${SCHEDULE_KINDS.join(", ")} (default linear)
-  --max-length N         tokens per example, default 128
+  --max-length N         tokens per example (masked-lm: per packed row), default 128 (or
+                         the model's max_position_embeddings if fewer)
+  --mlm-probability X    masked-lm: share of the tokens masked, default 0.15
   --grad-accum N         batches per optimizer step, default 1
   --max-grad-norm X      clipping norm, default 1
   --seed N               default 42
@@ -64,6 +98,7 @@ Options:
   --early-stopping N     stop after N evaluations without a better --metric
   --metric NAME          picks the best model: accuracy (default for classification), f1,
                          f1_macro, mcc, pearson, spearman, mse, exact_match, loss
+                         (masked-lm: loss (default), accuracy, perplexity)
   --save-every N         write a checkpoint every N steps (always at the end)
   --resume DIR           continue from DIR's latest checkpoint (or a checkpoint folder); give
                          the same options as the first run
@@ -74,98 +109,136 @@ Options:
 Example:
   distilbert train --model models/bert-mini-sotu --task text-classification \\
     --train data/tasks/spam.train.jsonl --eval data/tasks/spam.dev.jsonl \\
-    --epochs 3 --batch-size 32 --lr 1e-4 --out runs/spam`;
+    --epochs 3 --batch-size 32 --lr 1e-4 --out runs/spam
+  distilbert train --model models/bert-mini-sotu --task masked-lm \\
+    --train data/corpus.train.txt --eval data/corpus.eval.txt --epochs 1 --out runs/sotu-mlm`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number | null) {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new UserError(`--${name} must be a whole number >= 1, got '${value}'`);
-  }
-  return number;
+const OPTIONS = {
+  model: { type: "string" },
+  task: { type: "string" },
+  train: { type: "string" },
+  eval: { type: "string" },
+  out: { type: "string" },
+  overwrite: { type: "boolean" },
+  "text-field": { type: "string" },
+  "text-pair-field": { type: "string" },
+  "label-field": { type: "string" },
+  "label-names": { type: "string" },
+  epochs: { type: "string" },
+  "max-steps": { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  "weight-decay": { type: "string" },
+  "decay-all": { type: "boolean" },
+  "warmup-ratio": { type: "string" },
+  schedule: { type: "string" },
+  "max-length": { type: "string" },
+  "mlm-probability": { type: "string" },
+  "grad-accum": { type: "string" },
+  "max-grad-norm": { type: "string" },
+  seed: { type: "string" },
+  "eval-every": { type: "string" },
+  "early-stopping": { type: "string" },
+  metric: { type: "string" },
+  "save-every": { type: "string" },
+  resume: { type: "string" },
+  fp16: { type: "boolean" },
+  backend: { type: "string" },
+  threads: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+
+/** What every task shares: the run's files, backend, loop options and progress. */
+interface Run {
+  modelDir: string;
+  outDir: string;
+  trainPath: string;
+  maxLength: number;
+  batchSize: number;
+  backend: Backend;
+  resume: LoadedCheckpoint | null;
+  loop: Omit<LoopOptions, "timeBudget">;
+  reporter: Reporter;
+  /** Output weights: float16 with --fp16 in the final folder, float32 in checkpoints. */
+  dtype(dir: string): "F32" | "F16";
 }
 
-function nonNegative(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0 || value.trim() === "") {
-    throw new UserError(`--${name} must be a number >= 0, got '${value}'`);
-  }
-  return number;
-}
-
-function need(name: string, value: string | undefined): string {
-  if (!value) throw new UserError(`train needs --${name} (see distilbert train --help)`);
-  return value;
-}
-
-async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: "string" },
-      task: { type: "string" },
-      train: { type: "string" },
-      eval: { type: "string" },
-      out: { type: "string" },
-      "text-field": { type: "string" },
-      "text-pair-field": { type: "string" },
-      "label-field": { type: "string" },
-      "label-names": { type: "string" },
-      epochs: { type: "string" },
-      "max-steps": { type: "string" },
-      "batch-size": { type: "string" },
-      lr: { type: "string" },
-      "weight-decay": { type: "string" },
-      "decay-all": { type: "boolean" },
-      "warmup-ratio": { type: "string" },
-      schedule: { type: "string" },
-      "max-length": { type: "string" },
-      "grad-accum": { type: "string" },
-      "max-grad-norm": { type: "string" },
-      seed: { type: "string" },
-      "eval-every": { type: "string" },
-      "early-stopping": { type: "string" },
-      metric: { type: "string" },
-      "save-every": { type: "string" },
-      resume: { type: "string" },
-      fp16: { type: "boolean" },
-      backend: { type: "string", default: "auto" },
-      threads: { type: "string" },
-    },
-  });
+async function prepareRun(values: Values, metrics: readonly string[], defaultMetric: string) {
+  const need = (name: string, value: string | undefined) => required("train", name, value);
   const modelDir = need("model", values.model);
-  const task = need("task", values.task) as TaskKind;
-  if (!TASK_KINDS.includes(task)) {
-    throw new UserError(`--task must be one of ${TASK_KINDS.join(", ")}, got '${values.task}'`);
-  }
-  const info = TASKS[task];
   const outDir = need("out", values.out);
+  checkOutDir(outDir, [modelDir, values.train, values.eval], values);
   const schedule = (values.schedule ?? "linear") as ScheduleKind;
   if (!SCHEDULE_KINDS.includes(schedule)) {
     throw new UserError(`--schedule must be one of ${SCHEDULE_KINDS.join(", ")}`);
   }
-  const metric = values.metric ?? info.defaultMetric;
-  if (!info.metrics.includes(metric)) {
+  const metric = values.metric ?? defaultMetric;
+  if (!metrics.includes(metric)) {
     throw new UserError(
-      `--metric ${metric} is not computed for ${task}; choose one of ${info.metrics.join(", ")}`,
+      `--metric ${metric} is not computed for ${values.task}; choose one of ${metrics.join(", ")}`,
     );
   }
-  const backendName = values.backend as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backendName)) {
-    throw new UserError(`--backend must be one of ${BACKEND_CHOICES.join(", ")}`);
-  }
-  const maxLength = positiveInt("max-length", values["max-length"], 128) as number;
-  const seed = nonNegative("seed", values.seed, 42);
-  const fields = {
-    text: values["text-field"] ?? info.defaultFields.text,
-    pair: values["text-pair-field"] ?? info.defaultFields.pair,
-    label: values["label-field"] ?? info.defaultFields.label,
+  const trainPath = need("train", values.train);
+  const backend = await backendFrom(values);
+  const resume = values.resume ? readCheckpoint(resolveCheckpoint(values.resume)) : null;
+  const run: Run = {
+    modelDir,
+    outDir,
+    trainPath,
+    maxLength: maxLengthFor(values["max-length"], loadConfig(modelDir).maxPositionEmbeddings),
+    batchSize: positiveInt("batch-size", values["batch-size"]) ?? 32,
+    backend,
+    resume,
+    loop: {
+      epochs: positiveInt("epochs", values.epochs) ?? 3,
+      steps: positiveInt("max-steps", values["max-steps"]),
+      gradAccum: positiveInt("grad-accum", values["grad-accum"]) ?? 1,
+      lr: nonNegative("lr", values.lr, 5e-5),
+      schedule,
+      warmupRatio: nonNegative("warmup-ratio", values["warmup-ratio"], 0.1),
+      weightDecay: nonNegative("weight-decay", values["weight-decay"], 0.01),
+      decayAll: values["decay-all"] ?? false,
+      adamEps: 1e-8,
+      maxGradNorm: nonNegative("max-grad-norm", values["max-grad-norm"], 1),
+      seed: nonNegative("seed", values.seed, 42),
+      evalEvery: positiveInt("eval-every", values["eval-every"]),
+      earlyStopping: positiveInt("early-stopping", values["early-stopping"]),
+      metric,
+      saveEvery: positiveInt("save-every", values["save-every"]),
+      outDir,
+    },
+    reporter: createReporter(),
+    dtype: (dir) => (values.fp16 && dir === outDir ? "F16" : "F32"),
   };
+  return run;
+}
 
-  const tokenizer = loadTokenizer(modelDir);
-  const config = loadConfig(modelDir);
-  const trainFile = readDataFile(need("train", values.train));
+function finished(
+  run: Run,
+  result: {
+    steps: unknown[];
+    trainSeconds: number;
+    bestMetric: number | null;
+    bestStep: number | null;
+  },
+) {
+  const best =
+    result.bestMetric === null
+      ? ""
+      : `; best ${run.loop.metric} ${result.bestMetric.toFixed(4)} at step ${result.bestStep}`;
+  run.reporter.message(
+    `done: ${result.steps.length} steps in ${result.trainSeconds.toFixed(1)} s of training${best}; model in ${run.outDir}`,
+  );
+}
+
+async function fineTune(values: Values, task: (typeof TASK_KINDS)[number]): Promise<number> {
+  const info = TASKS[task];
+  const run = await prepareRun(values, info.metrics, info.defaultMetric);
+  const fields = taskFields(task, values);
+  const tokenizer = loadTokenizer(run.modelDir);
+  const config = loadConfig(run.modelDir);
+  const trainFile = readDataFile(run.trainPath);
   const modelNames = Object.keys(config.id2label).map((id) => config.id2label[Number(id)]);
   const labels = trainingLabelSet(
     trainFile,
@@ -174,61 +247,80 @@ async function run(args: string[]): Promise<number> {
     modelNames,
     values["label-names"] ? values["label-names"].split(",") : null,
   );
-  const settings = { task, fields, maxLength, labels };
+  const settings = { task, fields, maxLength: run.maxLength, labels };
   const trainData = encodeDataset(trainFile, tokenizer, settings);
   const evalData = values.eval
     ? encodeDataset(readDataFile(values.eval), tokenizer, settings)
     : null;
-
-  const threads = positiveInt("threads", values.threads, null) ?? undefined;
-  const backend = await createBackend(backendName, { threads });
-  const resume = values.resume ? readCheckpoint(resolveCheckpoint(values.resume)) : null;
-  const prepared = prepareModel(modelDir, task, labels, backend, seed, resume?.dir);
-  const reporter = createReporter();
+  const { resume, reporter, backend } = run;
+  const prepared = prepareModel(run.modelDir, task, labels, backend, run.loop.seed, resume?.dir);
   reporter.message(
     `${prepared.model.architecture} on ${backend.name} (${backend.threads} threads): ${trainData.features.length} training features${evalData ? `, ${evalData.features.length} for evaluation` : ""}${labels ? `, labels ${labels.describe()}` : ""}`,
   );
   if (resume) reporter.message(`resuming from ${resume.dir} (step ${resume.state.step})`);
-  const dtype = values.fp16 ? "F16" : "F32";
   const result = train(
     {
       model: prepared.model,
-      writeFolder: (dir) => prepared.writeFolder(dir, dir === outDir ? dtype : "F32"),
+      writeFolder: (dir) => prepared.writeFolder(dir, run.dtype(dir)),
       train: trainData,
       eval: evalData,
       labels,
       padId: tokenizer.padTokenId,
       reporter,
     },
-    {
-      task,
-      epochs: positiveInt("epochs", values.epochs, 3) as number,
-      batchSize: positiveInt("batch-size", values["batch-size"], 32) as number,
-      lr: nonNegative("lr", values.lr, 5e-5),
-      weightDecay: nonNegative("weight-decay", values["weight-decay"], 0.01),
-      decayAll: values["decay-all"] ?? false,
-      warmupRatio: nonNegative("warmup-ratio", values["warmup-ratio"], 0.1),
-      schedule,
-      gradAccum: positiveInt("grad-accum", values["grad-accum"], 1) as number,
-      maxGradNorm: nonNegative("max-grad-norm", values["max-grad-norm"], 1),
-      seed,
-      maxSteps: positiveInt("max-steps", values["max-steps"], null),
-      evalEvery: positiveInt("eval-every", values["eval-every"], null),
-      earlyStopping: positiveInt("early-stopping", values["early-stopping"], null),
-      metric,
-      saveEvery: positiveInt("save-every", values["save-every"], null),
-      outDir,
-    },
+    { ...run.loop, task, batchSize: run.batchSize, maxSteps: run.loop.steps },
     resume,
   );
-  const best =
-    result.bestMetric === null
-      ? ""
-      : `; best ${metric} ${result.bestMetric.toFixed(4)} at step ${result.bestStep}`;
-  reporter.message(
-    `done: ${result.steps.length} steps in ${result.trainSeconds.toFixed(1)} s of training${best}; model in ${outDir}`,
-  );
+  finished(run, result);
   return 0;
+}
+
+async function pretrain(values: Values): Promise<number> {
+  const run = await prepareRun(values, MASKED_LM.metrics, MASKED_LM.defaultMetric);
+  const { resume, reporter, backend } = run;
+  const tokenizer = loadTokenizer(run.modelDir);
+  const textField = values["text-field"] ?? "text";
+  const probability = nonNegative("mlm-probability", values["mlm-probability"], 0.15);
+  if (probability === 0 || probability > 1) {
+    throw new UserError(`--mlm-probability must be above 0 and at most 1, got ${probability}`);
+  }
+  const rows = packCorpus(readCorpusLines(run.trainPath, textField), tokenizer, run.maxLength);
+  const evalRows = values.eval
+    ? maskForEvaluation(
+        packCorpus(readCorpusLines(values.eval, textField), tokenizer, run.maxLength),
+        tokenizer,
+      )
+    : null;
+  const weightsDir = resume?.dir ?? run.modelDir;
+  const config = loadConfig(run.modelDir);
+  const model = RowMaskedLM.create(config, Checkpoint.open(weightsDir), backend, weightsDir);
+  const masker = new Masker({
+    vocabSize: tokenizer.vocabSize,
+    maskTokenId: tokenizer.maskTokenId,
+    specialIds: specialIdsOf(tokenizer),
+    probability,
+    smoothing: 0,
+  });
+  reporter.message(
+    `masked-LM pretraining of ${run.modelDir} on ${backend.name} (${backend.threads} threads): ${rows.count} rows of ${run.maxLength} tokens${evalRows ? `, ${evalRows.count} for evaluation` : ""}`,
+  );
+  if (resume) reporter.message(`resuming from ${resume.dir} (step ${resume.state.step})`);
+  const result = pretrainMaskedLm(
+    model,
+    { rows, masker, padTokenId: tokenizer.padTokenId, eval: evalRows },
+    { ...run.loop, batchSize: run.batchSize, mlmProbability: probability },
+    (dir) => saveMaskedLm(model, run.modelDir, dir, run.dtype(dir)),
+    reporter,
+    resume,
+  );
+  finished(run, result);
+  return 0;
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: OPTIONS });
+  const task = trainingTask("train", values.task);
+  return task === "masked-lm" ? pretrain(values) : fineTune(values, task);
 }
 
 export const trainCommand: Command = {

@@ -1,0 +1,126 @@
+// Reading the commands' option values, with errors that name the option: one reader of each
+// kind for every command.
+
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { UserError } from "../errors.js";
+import { MODEL_DTYPES, type ModelDtype } from "../models/types.js";
+import type { Backend } from "../tensor/backend.js";
+import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../tensor/index.js";
+import { type Fields, TASK_KINDS, TASKS, type TaskKind } from "../train/tasks.js";
+
+export function required(command: string, name: string, value: string | undefined): string {
+  if (!value) throw new UserError(`${command} needs --${name} (see distilbert ${command} --help)`);
+  return value;
+}
+
+export function positiveInt(name: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new UserError(`--${name} must be a whole number >= 1, got '${value}'`);
+  }
+  return number;
+}
+
+export function nonNegative(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0 || value.trim() === "") {
+    throw new UserError(`--${name} must be a number >= 0, got '${value}'`);
+  }
+  return number;
+}
+
+/** "0,3" -> [0, 3] */
+export function intList(name: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((item) => Number(item.trim()));
+  if (items.length === 0 || items.some((item) => !Number.isInteger(item) || item < 0)) {
+    throw new UserError(
+      `--${name} takes comma-separated layer numbers such as 0,3; got '${value}'`,
+    );
+  }
+  return items;
+}
+
+/** --dtype: how to hold a float model's weights; undefined leaves them as stored. */
+export function dtypeChoice(value: string | undefined): ModelDtype | undefined {
+  if (value === undefined) return undefined;
+  if (!(MODEL_DTYPES as readonly string[]).includes(value)) {
+    throw new UserError(`--dtype must be one of ${MODEL_DTYPES.join(", ")}, got '${value}'`);
+  }
+  return value as ModelDtype;
+}
+
+/** The help line of --dtype, the same in every command that loads a model. */
+export const DTYPE_HELP =
+  "--dtype int8       quantize a float model's Linear weights and word embeddings to int8 as it loads (an int8 folder from `distilbert quantize` is int8 already)";
+
+export function backendChoice(value: string | undefined): BackendChoice {
+  const choice = (value ?? "auto") as BackendChoice;
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new UserError(`--backend must be one of ${BACKEND_CHOICES.join(", ")}, got '${value}'`);
+  }
+  return choice;
+}
+
+/** The backend --backend and --threads ask for. */
+export function backendFrom(values: { backend?: string; threads?: string }): Promise<Backend> {
+  const threads = positiveInt("threads", values.threads) ?? undefined;
+  return createBackend(backendChoice(values.backend), { threads });
+}
+
+/**
+ * Refuses an --out that would lose data: one of the command's inputs (--model, --teacher, ...),
+ * or a non-empty folder, unless it is the run's own folder being resumed or --overwrite is given.
+ */
+export function checkOutDir(
+  outDir: string,
+  inputs: (string | undefined)[],
+  options: { resume?: string; overwrite?: boolean } = {},
+): void {
+  const out = resolve(outDir);
+  for (const input of inputs) {
+    if (input !== undefined && existsSync(input) && resolve(input) === out) {
+      throw new UserError(
+        `--out ${outDir} is also an input of this run: write the result to a new folder`,
+      );
+    }
+  }
+  if (!existsSync(outDir) || readdirSync(outDir).length === 0 || options.overwrite) return;
+  if (options.resume !== undefined) {
+    const resumed = resolve(options.resume);
+    if (resumed === out || dirname(resumed) === out) return;
+  }
+  throw new UserError(
+    `--out ${outDir} is not empty: give a new folder, continue its run with --resume ${outDir}, or pass --overwrite to write over it`,
+  );
+}
+
+/** --task of train and evaluate: a fine-tuning task, or masked-lm. */
+export function trainingTask(command: string, value: string | undefined): TaskKind | "masked-lm" {
+  const task = required(command, "task", value);
+  if (task !== "masked-lm" && !(TASK_KINDS as readonly string[]).includes(task)) {
+    throw new UserError(`--task must be one of ${TASK_KINDS.join(", ")}, masked-lm; got '${task}'`);
+  }
+  return task as TaskKind | "masked-lm";
+}
+
+/** The data fields a task reads: --text-field, --text-pair-field, --label-field or its defaults. */
+export function taskFields(
+  task: TaskKind,
+  values: { "text-field"?: string; "text-pair-field"?: string; "label-field"?: string },
+): Fields {
+  const defaults = TASKS[task].defaultFields;
+  return {
+    text: values["text-field"] ?? defaults.text,
+    pair: values["text-pair-field"] ?? defaults.pair,
+    label: values["label-field"] ?? defaults.label,
+  };
+}
+
+/** --max-length, by default 128 tokens or what the model reads if fewer. */
+export function maxLengthFor(value: string | undefined, maxPositionEmbeddings: number): number {
+  return positiveInt("max-length", value) ?? Math.min(128, maxPositionEmbeddings);
+}
