@@ -40,14 +40,7 @@ test("packing cuts the token stream into [CLS] ... [SEP] rows, the last one padd
 function maskingStatistics(smoothing: number) {
   const rows = packCorpus(LINES.concat(LINES, LINES, LINES), tokenizer, 32);
   const counts = tokenCounts(rows, tokenizer.vocabSize);
-  const masker = new Masker({
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: tokenizer.maskTokenId,
-    specialIds: specialIdsOf(tokenizer),
-    probability: 0.15,
-    smoothing,
-    counts,
-  });
+  const masker = Masker.forTokenizer(tokenizer, 0.15, smoothing, counts);
   const rng = new Rng(7);
   const stats = { real: 0, chosen: 0, mask: 0, random: 0, kept: 0, specials: 0 };
   const chosenByToken = new Map<number, number>();

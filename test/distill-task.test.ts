@@ -9,6 +9,7 @@ import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
 import { createModel, loadModel } from "../src/models/index.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
+import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import type { Feature } from "../src/train/features.js";
 import { silentReporter } from "../src/train/progress.js";
 import { Rng } from "../src/train/rng.js";
@@ -66,4 +67,66 @@ test("task-specific distillation: a classifier student learns the teacher's pred
   assert.ok(last < first / 2, `${first} -> ${last}`);
   assert.ok(existsSync(join(out, "checkpoint-18", "trainer_state.json")));
   assert.equal(loadConfig(out).architectures[0], "DistilBertForSequenceClassification");
+});
+
+test("a task distillation resumed from its checkpoint continues bit for bit", () => {
+  const backend = new ReferenceBackend();
+  const teacher = loadModel(TEACHER, { backend });
+  const init = initStudent(loadConfig(TEACHER), Checkpoint.open(TEACHER), { layers: 1 });
+  const rng = new Rng(8);
+  const features: Feature[] = Array.from({ length: 16 }, (_, example) => {
+    const ids = [1, ...Array.from({ length: 5 }, () => 5 + rng.int(990)), 2];
+    return { example, sequences: [{ ids, typeIds: ids.map(() => 0) }], length: 7, label: 1 };
+  });
+  const options = (outDir: string) => ({
+    epochs: 2,
+    steps: null,
+    batchSize: 4,
+    lr: 1e-3,
+    warmupRatio: 0.25,
+    weightDecay: 0.01,
+    maxGradNorm: 5,
+    temperature: 2,
+    alphaCe: 5,
+    alphaHard: 1,
+    seed: 2,
+    saveEvery: 3,
+    outDir,
+  });
+  const run = (
+    student: ReturnType<typeof createModel>,
+    outDir: string,
+    reporter = silentReporter,
+    resume: ReturnType<typeof readCheckpoint> | null = null,
+  ) =>
+    distillClassifier(
+      teacher,
+      student,
+      { path: "synthetic", features },
+      0,
+      options(outDir),
+      (dir) => saveWeights(init.config, new Map(student.parameters.map((p) => [p.name, p])), dir),
+      reporter,
+      resume,
+    );
+  const fresh = () => createModel(init.config, weightSource(init.weights), backend);
+  const straight = run(fresh(), mkdtempSync(join(tmpdir(), "task-a-")));
+  assert.equal(straight.steps.length, 8);
+  assert.ok(
+    straight.steps.every((s) => s.gradNorm > 0),
+    "the gradient norm is recorded",
+  );
+  const outB = mkdtempSync(join(tmpdir(), "task-b-"));
+  const killed = {
+    ...silentReporter,
+    step(info: { step: number }) {
+      if (info.step === 5) throw new Error("killed");
+    },
+  };
+  assert.throws(() => run(fresh(), outB, killed), /killed/);
+  const checkpoint = resolveCheckpoint(outB);
+  assert.match(checkpoint, /checkpoint-3$/);
+  const student = createModel(loadConfig(checkpoint), Checkpoint.open(checkpoint), backend);
+  const resumed = run(student, outB, silentReporter, readCheckpoint(checkpoint));
+  assert.deepEqual(resumed.steps, straight.steps.slice(3));
 });

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { maskForEvaluation } from "../src/distill/eval-mlm.js";
-import { Masker, packCorpus, specialIdsOf } from "../src/distill/mlm-data.js";
+import { Masker, packCorpus } from "../src/distill/mlm-data.js";
 import { RowMaskedLM } from "../src/distill/row-mlm.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
@@ -124,13 +124,7 @@ test("a masked-LM pretraining run resumed from a checkpoint continues bit for bi
   const tokenizer = loadTokenizer(folder);
   const lines = sentimentRows(40, 5).map((row) => row.text);
   const rows = packCorpus(lines, tokenizer, 16);
-  const masker = new Masker({
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: tokenizer.maskTokenId,
-    specialIds: specialIdsOf(tokenizer),
-    probability: 0.15,
-    smoothing: 0,
-  });
+  const masker = Masker.forTokenizer(tokenizer, 0.15);
   const data = {
     rows,
     masker,

@@ -3,7 +3,7 @@
 
 import type { Tokenizer } from "../tokenizer/index.js";
 import { Rng } from "../train/rng.js";
-import { IGNORE_INDEX, Masker, type PackedRows, specialIdsOf } from "./mlm-data.js";
+import { IGNORE_INDEX, Masker, type PackedRows } from "./mlm-data.js";
 import type { RowMaskedLM } from "./row-mlm.js";
 
 export interface MlmScore {
@@ -28,13 +28,7 @@ export interface MaskedRows {
  * from a fixed seed, so every model is scored on the same masks.
  */
 export function maskForEvaluation(rows: PackedRows, tokenizer: Tokenizer, seed = 0): MaskedRows {
-  const masker = new Masker({
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: tokenizer.maskTokenId,
-    specialIds: specialIdsOf(tokenizer),
-    probability: 0.15,
-    smoothing: 0,
-  });
+  const masker = Masker.forTokenizer(tokenizer, 0.15);
   const masked = masker.mask(rows.ids, tokenizer.padTokenId, new Rng(seed));
   return { ...masked, count: rows.count, seqLen: rows.seqLen };
 }

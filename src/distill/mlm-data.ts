@@ -110,6 +110,18 @@ export class Masker {
   /** Each id's weight for being chosen; 0 for special tokens. */
   private readonly weights: Float64Array;
 
+  /** A masker for `tokenizer`'s vocabulary, never masking its special tokens. */
+  static forTokenizer(
+    tokenizer: Tokenizer,
+    probability: number,
+    smoothing = 0,
+    counts?: Float64Array,
+  ): Masker {
+    const { vocabSize, maskTokenId } = tokenizer;
+    const specialIds = specialIdsOf(tokenizer);
+    return new Masker({ vocabSize, maskTokenId, specialIds, probability, smoothing, counts });
+  }
+
   constructor(private readonly options: MaskingOptions) {
     const { vocabSize, smoothing, counts } = options;
     if (smoothing > 0 && !counts) throw new Error("smoothed masking needs token counts");

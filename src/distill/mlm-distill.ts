@@ -7,27 +7,21 @@ import { UserError } from "../errors.js";
 import type { LoadedCheckpoint } from "../train/checkpoint.js";
 import { type LoopResult, runLoop } from "../train/loop.js";
 import { type Reporter, silentReporter } from "../train/progress.js";
+import { type DistillRunOptions, distillLoopOptions } from "./loop-options.js";
 import type { DistillLossWeights } from "./losses.js";
 import { type Masker, type PackedRows, RowSchedule } from "./mlm-data.js";
 import { mlmDistillStep } from "./mlm-step.js";
 import type { RowMaskedLM } from "./row-mlm.js";
 
-export interface MlmDistillOptions {
+export interface MlmDistillOptions extends DistillRunOptions {
   batchSize: number;
-  lr: number;
-  warmupRatio: number;
-  maxGradNorm: number;
-  weightDecay: number;
-  seed: number;
   /** Optimizer steps; or null with a time budget, when the count is planned from the first step. */
   steps: number | null;
   /** Seconds of training; the run stops when they are spent even if steps remain. */
   timeBudget: number | null;
-  saveEvery: number | null;
   loss: DistillLossWeights;
   /** Recorded so a resumed run is refused if the masking changed. */
   mlmSmoothing: number;
-  outDir: string;
 }
 
 export interface MlmDistillData {
@@ -81,27 +75,11 @@ export function distillMlm(
         mlmSmoothing: options.mlmSmoothing,
       },
     },
-    {
+    distillLoopOptions(options, {
       epochs: 1,
       steps: options.steps,
       timeBudget: options.timeBudget,
-      gradAccum: 1,
-      lr: options.lr,
-      schedule: "linear",
-      warmupRatio: options.warmupRatio,
-      weightDecay: options.weightDecay,
-      decayAll: false,
-      // DistilBERT's own distillation script (Hugging Face's research_projects/distillation,
-      // train.py) uses Adam's epsilon 1e-6, not PyTorch's 1e-8.
-      adamEps: 1e-6,
-      maxGradNorm: options.maxGradNorm,
-      seed: options.seed,
-      evalEvery: null,
-      earlyStopping: null,
-      metric: "loss",
-      saveEvery: options.saveEvery,
-      outDir: options.outDir,
-    },
+    }),
     reporter,
     resume,
   );

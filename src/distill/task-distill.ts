@@ -10,23 +10,17 @@ import type { LoadedCheckpoint } from "../train/checkpoint.js";
 import type { Dataset } from "../train/features.js";
 import { type LoopResult, runLoop } from "../train/loop.js";
 import type { Reporter } from "../train/progress.js";
+import { type DistillRunOptions, distillLoopOptions } from "./loop-options.js";
 import { distillLoss } from "./losses.js";
 
-export interface TaskDistillOptions {
+export interface TaskDistillOptions extends DistillRunOptions {
   epochs: number;
   /** Stop after this many steps instead of after `epochs`. */
   steps: number | null;
   batchSize: number;
-  lr: number;
-  warmupRatio: number;
-  weightDecay: number;
-  maxGradNorm: number;
   temperature: number;
   alphaCe: number;
   alphaHard: number;
-  seed: number;
-  saveEvery: number | null;
-  outDir: string;
 }
 
 export function distillClassifier(
@@ -96,25 +90,11 @@ export function distillClassifier(
         trainFeatures: lengths.length,
       },
     },
-    {
+    distillLoopOptions(options, {
       epochs: options.epochs,
       steps: options.steps,
       timeBudget: null,
-      gradAccum: 1,
-      lr: options.lr,
-      schedule: "linear",
-      warmupRatio: options.warmupRatio,
-      weightDecay: options.weightDecay,
-      decayAll: false,
-      adamEps: 1e-8,
-      maxGradNorm: options.maxGradNorm,
-      seed: options.seed,
-      evalEvery: null,
-      earlyStopping: null,
-      metric: "loss",
-      saveEvery: options.saveEvery,
-      outDir: options.outDir,
-    },
+    }),
     reporter,
     resume,
   );

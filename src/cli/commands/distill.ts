@@ -5,13 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { initStudent, saveWeights, weightSource } from "../../distill/init-student.js";
 import { DEFAULT_LOSS_WEIGHTS, type DistillLossWeights } from "../../distill/losses.js";
-import {
-  Masker,
-  packCorpus,
-  readCorpusLines,
-  specialIdsOf,
-  tokenCounts,
-} from "../../distill/mlm-data.js";
+import { Masker, packCorpus, readCorpusLines, tokenCounts } from "../../distill/mlm-data.js";
 import { distillMlm } from "../../distill/mlm-distill.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { distillClassifier } from "../../distill/task-distill.js";
@@ -262,14 +256,12 @@ async function run(args: string[]): Promise<number> {
   const started = performance.now();
   const rows = packCorpus(readCorpusLines(corpus), tokenizer, seqLen);
   const smoothing = nonNegative("mlm-smoothing", values["mlm-smoothing"], 0.7);
-  const masker = new Masker({
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: tokenizer.maskTokenId,
-    specialIds: specialIdsOf(tokenizer),
-    probability: 0.15,
+  const masker = Masker.forTokenizer(
+    tokenizer,
+    0.15,
     smoothing,
-    counts: smoothing > 0 ? tokenCounts(rows, tokenizer.vocabSize) : undefined,
-  });
+    smoothing > 0 ? tokenCounts(rows, tokenizer.vocabSize) : undefined,
+  );
   reporter.message(
     `teacher ${teacherConfig.architectures[0]} (${teacherConfig.numLayers} layers) -> student ${source.name}; ${rows.count} rows of ${seqLen} tokens from ${corpus} (${((performance.now() - started) / 1000).toFixed(1)} s); ${backend.name} backend, ${backend.threads} threads`,
   );

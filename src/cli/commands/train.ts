@@ -3,7 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { maskForEvaluation } from "../../distill/eval-mlm.js";
-import { Masker, packCorpus, readCorpusLines, specialIdsOf } from "../../distill/mlm-data.js";
+import { Masker, packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
@@ -294,13 +294,7 @@ async function pretrain(values: Values): Promise<number> {
   const weightsDir = resume?.dir ?? run.modelDir;
   const config = loadConfig(run.modelDir);
   const model = RowMaskedLM.create(config, Checkpoint.open(weightsDir), backend, weightsDir);
-  const masker = new Masker({
-    vocabSize: tokenizer.vocabSize,
-    maskTokenId: tokenizer.maskTokenId,
-    specialIds: specialIdsOf(tokenizer),
-    probability,
-    smoothing: 0,
-  });
+  const masker = Masker.forTokenizer(tokenizer, probability);
   reporter.message(
     `masked-LM pretraining of ${run.modelDir} on ${backend.name} (${backend.threads} threads): ${rows.count} rows of ${run.maxLength} tokens${evalRows ? `, ${evalRows.count} for evaluation` : ""}`,
   );
