@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { type ModelConfig, parseConfig, saveConfig } from "../io/config.js";
 import { type Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
-import type { WeightSource } from "../models/index.js";
+import { architectureKeys, DISTILBERT_KEYS, type WeightSource } from "../models/index.js";
 
 export interface Tensor {
   shape: number[];
@@ -42,18 +42,6 @@ export function defaultTeacherLayers(teacherLayers: number, studentLayers: numbe
 }
 
 // BERT's layer keys (after `encoder.layer.N.`) and DistilBERT's (after `transformer.layer.N.`).
-const BERT_LAYER_KEYS: [string, string][] = [
-  ["attention.self.query", "attention.q_lin"],
-  ["attention.self.key", "attention.k_lin"],
-  ["attention.self.value", "attention.v_lin"],
-  ["attention.output.dense", "attention.out_lin"],
-  ["attention.output.LayerNorm", "sa_layer_norm"],
-  ["intermediate.dense", "ffn.lin1"],
-  ["output.dense", "ffn.lin2"],
-  ["output.LayerNorm", "output_layer_norm"],
-];
-const DISTILBERT_LAYER_KEYS = BERT_LAYER_KEYS.map(([, key]) => key);
-
 function teacherHead(config: ModelConfig, source: string): Head {
   const architecture = config.architectures[0] ?? "";
   if (architecture.endsWith("ForMaskedLM")) return "masked-lm";
@@ -121,12 +109,10 @@ export function initStudent(
     }
   }
   const head = teacherHead(teacherConfig, source);
-  const isBert = teacherConfig.modelType === "bert";
-  if (options.foldTokenType && !isBert) {
+  if (options.foldTokenType && teacherConfig.modelType !== "bert") {
     throw new UserError("--fold-token-type needs a BERT teacher: DistilBERT has no token types");
   }
 
-  const prefix = isBert ? "bert." : "distilbert.";
   const read = (key: string): Tensor => {
     if (!teacher.has(key)) {
       throw new UserError(`${source} has no weight '${key}': is it a Hugging Face checkpoint?`);
@@ -134,69 +120,48 @@ export function initStudent(
     // A copy: the student must not share (or alias a read-only view of) the teacher's memory.
     return { shape: teacher.info(key).shape, data: Float32Array.from(teacher.float32(key)) };
   };
-  const firstPresent = (keys: string[]): Tensor => {
-    const key = keys.find((k) => teacher.has(k));
-    return read(key ?? keys[0]);
+  const firstPresent = (keys: string[]): Tensor =>
+    read(keys.find((k) => teacher.has(k)) ?? keys[0]);
+  const teacherKeys = architectureKeys(teacherConfig);
+  const from = teacherKeys.encoder(teacherKeys.prefix);
+  const to = DISTILBERT_KEYS.encoder(DISTILBERT_KEYS.prefix);
+  const weights = new Map<string, Tensor>();
+  /** Copies a Linear or LayerNorm (its weight and bias). */
+  const copy = (student: string, teacherKey: string) => {
+    for (const part of ["weight", "bias"]) {
+      weights.set(`${student}.${part}`, read(`${teacherKey}.${part}`));
+    }
   };
 
-  const weights = new Map<string, Tensor>();
-  const embeddings = `${prefix}embeddings.`;
-  weights.set(
-    "distilbert.embeddings.word_embeddings.weight",
-    read(`${embeddings}word_embeddings.weight`),
-  );
-  const positions = read(`${embeddings}position_embeddings.weight`);
+  weights.set(`${to.wordEmbeddings}.weight`, read(`${from.wordEmbeddings}.weight`));
+  const positions = read(`${from.positionEmbeddings}.weight`);
   if (options.foldTokenType) {
-    const typeZero = read(`${embeddings}token_type_embeddings.weight`).data;
+    const typeZero = read(`${from.tokenTypeEmbeddings}.weight`).data;
     const dim = teacherConfig.hiddenSize;
     for (let i = 0; i < positions.data.length; i++) positions.data[i] += typeZero[i % dim];
   }
-  weights.set("distilbert.embeddings.position_embeddings.weight", positions);
-  for (const part of ["weight", "bias"]) {
-    weights.set(`distilbert.embeddings.LayerNorm.${part}`, read(`${embeddings}LayerNorm.${part}`));
-  }
-
-  const teacherLayerPrefix = isBert ? `${prefix}encoder.layer.` : `${prefix}transformer.layer.`;
-  const teacherKeys = isBert ? BERT_LAYER_KEYS.map(([key]) => key) : DISTILBERT_LAYER_KEYS;
-  teacherLayers.forEach((from, to) => {
-    teacherKeys.forEach((teacherKey, k) => {
-      for (const part of ["weight", "bias"]) {
-        weights.set(
-          `distilbert.transformer.layer.${to}.${DISTILBERT_LAYER_KEYS[k]}.${part}`,
-          read(`${teacherLayerPrefix}${from}.${teacherKey}.${part}`),
-        );
-      }
-    });
+  weights.set(`${to.positionEmbeddings}.weight`, positions);
+  copy(to.embeddingNorm, from.embeddingNorm);
+  teacherLayers.forEach((teacherLayer, studentLayer) => {
+    const source = from.layer(teacherLayer);
+    const target = to.layer(studentLayer);
+    for (const name of Object.keys(target) as (keyof typeof target)[]) {
+      copy(target[name], source[name]);
+    }
   });
 
-  for (const part of ["weight", "bias"]) {
-    if (head === "masked-lm") {
-      weights.set(
-        `vocab_transform.${part}`,
-        read(isBert ? `cls.predictions.transform.dense.${part}` : `vocab_transform.${part}`),
-      );
-      weights.set(
-        `vocab_layer_norm.${part}`,
-        read(isBert ? `cls.predictions.transform.LayerNorm.${part}` : `vocab_layer_norm.${part}`),
-      );
-    } else {
-      // DistilBERT's classifier sits on a dense+ReLU over [CLS]; BERT's pooler is a dense+tanh
-      // over [CLS]: the closest start for pre_classifier.
-      weights.set(
-        `pre_classifier.${part}`,
-        read(isBert ? `bert.pooler.dense.${part}` : `pre_classifier.${part}`),
-      );
-      weights.set(`classifier.${part}`, read(`classifier.${part}`));
-    }
-  }
   if (head === "masked-lm") {
+    const mlmFrom = teacherKeys.maskedLm;
+    const mlmTo = DISTILBERT_KEYS.maskedLm;
+    copy(mlmTo.dense, mlmFrom.dense);
+    copy(mlmTo.norm, mlmFrom.norm);
     // The projector's weight is tied to the word embeddings; only its bias is stored.
-    weights.set(
-      "vocab_projector.bias",
-      isBert
-        ? firstPresent(["cls.predictions.bias", "cls.predictions.decoder.bias"])
-        : read("vocab_projector.bias"),
-    );
+    weights.set(mlmTo.bias, firstPresent([mlmFrom.bias, ...mlmFrom.biasAliases]));
+  } else {
+    // DistilBERT's classifier sits on a dense+ReLU over [CLS]; BERT's pooler is a dense+tanh
+    // over [CLS]: the closest start for pre_classifier.
+    copy(DISTILBERT_KEYS.firstTokenDense(""), teacherKeys.firstTokenDense(teacherKeys.prefix));
+    copy("classifier", "classifier");
   }
   return { config: studentConfig(teacherConfig, layers, head), weights, teacherLayers };
 }

@@ -5,7 +5,12 @@
 
 import type { ModelConfig } from "../io/config.js";
 import { MaskedLMHead } from "../models/heads.js";
-import { createModel, type TransformerModel, type WeightSource } from "../models/index.js";
+import {
+  architectureKeys,
+  createModel,
+  type TransformerModel,
+  type WeightSource,
+} from "../models/index.js";
 import { BufferPool } from "../models/layers.js";
 import type {
   ForwardOptions,
@@ -17,24 +22,6 @@ import type {
 import { makeLinear, makeNorm, ParameterFactory } from "../models/weights.js";
 import type { Backend } from "../tensor/backend.js";
 import type { Tensor } from "./init-student.js";
-
-/** The head's checkpoint keys for each model type. */
-const HEAD_KEYS = {
-  distilbert: {
-    prefix: "distilbert.",
-    dense: "vocab_transform",
-    norm: "vocab_layer_norm",
-    bias: "vocab_projector.bias",
-    biasAliases: [] as string[],
-  },
-  bert: {
-    prefix: "bert.",
-    dense: "cls.predictions.transform.dense",
-    norm: "cls.predictions.transform.LayerNorm",
-    bias: "cls.predictions.bias",
-    biasAliases: ["cls.predictions.decoder.bias"],
-  },
-};
 
 export interface RowOutputs {
   /** [batch * seq, hidden]: a view valid until the next forward. */
@@ -56,7 +43,7 @@ export class RowMaskedLM {
     readonly encoder: TransformerModel,
     headFactory: ParameterFactory,
   ) {
-    const keys = HEAD_KEYS[config.modelType];
+    const keys = architectureKeys(config).maskedLm;
     const backend = encoder.backend;
     const h = config.hiddenSize;
     const word = encoder.parameters.find((p) => p.name === "embeddings.word_embeddings.weight");
@@ -83,7 +70,7 @@ export class RowMaskedLM {
     dtype: ModelDtype = "float32",
   ): RowMaskedLM {
     const encoder = createModel(config, weights, backend, { head: "base", sourceName, dtype });
-    const keys = HEAD_KEYS[config.modelType];
+    const keys = architectureKeys(config).maskedLm;
     const headFactory = new ParameterFactory(backend, {
       source: weights,
       sourceName,
@@ -151,7 +138,7 @@ export class RowMaskedLM {
 
   /** The weights under the ForMaskedLM checkpoint's keys (views of the live parameters). */
   checkpointTensors(): Map<string, Tensor> {
-    const prefix = HEAD_KEYS[this.config.modelType].prefix;
+    const prefix = architectureKeys(this.config).prefix;
     const out = new Map<string, Tensor>();
     for (const param of this.encoder.parameters) {
       if (param.name.startsWith("pooler.")) continue;

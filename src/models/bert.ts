@@ -3,7 +3,7 @@
 
 import type { ModelConfig } from "../io/config.js";
 import type { Backend } from "../tensor/backend.js";
-import { Encoder, type EncoderNames } from "./encoder.js";
+import { type ArchitectureKeys, Encoder, type EncoderNames } from "./encoder.js";
 import {
   FirstTokenHead,
   type Head,
@@ -23,9 +23,6 @@ export const BERT_ARCHITECTURES: Record<HeadKind, string> = {
   "question-answering": "BertForQuestionAnswering",
   "multiple-choice": "BertForMultipleChoice",
 };
-
-const PREFIX = "bert.";
-const DECODER_BIAS = "cls.predictions.bias";
 
 function encoderNames(prefix: string): EncoderNames {
   return {
@@ -49,13 +46,27 @@ function encoderNames(prefix: string): EncoderNames {
   };
 }
 
+export const BERT_KEYS: ArchitectureKeys = {
+  prefix: "bert.",
+  encoder: encoderNames,
+  maskedLm: {
+    dense: "cls.predictions.transform.dense",
+    norm: "cls.predictions.transform.LayerNorm",
+    bias: "cls.predictions.bias",
+    biasAliases: ["cls.predictions.decoder.bias"],
+  },
+  firstTokenDense: (prefix) => `${prefix}pooler.dense`,
+};
+const PREFIX = BERT_KEYS.prefix;
+const MLM = BERT_KEYS.maskedLm;
+
 /**
  * Other keys a BERT tensor may be stored under: a base checkpoint in a head model and back, and
  * the decoder bias saved as `cls.predictions.decoder.bias` by some versions.
  */
 export function bertAliases(head: HeadKind): (name: string) => string[] {
   return (name) => {
-    if (name === DECODER_BIAS) return ["cls.predictions.decoder.bias"];
+    if (name === MLM.bias) return MLM.biasAliases;
     if (head === "base") return [PREFIX + name];
     return name.startsWith(PREFIX) ? [name.slice(PREFIX.length)] : [];
   };
@@ -68,24 +79,24 @@ export function createBert(
   backend: Backend,
 ): TransformerModel {
   const prefix = head === "base" ? "" : PREFIX;
-  const encoder = new Encoder(backend, config, factory, encoderNames(prefix), true);
+  const encoder = new Encoder(backend, config, factory, BERT_KEYS.encoder(prefix), true);
   const h = config.hiddenSize;
   let headImpl: Head;
   switch (head) {
     case "masked-lm":
       headImpl = new MaskedLMHead(
         backend,
-        makeLinear(factory, "cls.predictions.transform.dense", h, h, "head"),
-        makeNorm(factory, "cls.predictions.transform.LayerNorm", h, config.layerNormEps, "head"),
+        makeLinear(factory, MLM.dense, h, h, "head"),
+        makeNorm(factory, MLM.norm, h, config.layerNormEps, "head"),
         encoder.word,
-        factory.make(DECODER_BIAS, [config.vocabSize], "zeros", "head"),
+        factory.make(MLM.bias, [config.vocabSize], "zeros", "head"),
         config.activation,
       );
       break;
     case "base":
     case "sequence-classification":
     case "multiple-choice": {
-      const pooler = makeLinear(factory, `${prefix}pooler.dense`, h, h, "head");
+      const pooler = makeLinear(factory, BERT_KEYS.firstTokenDense(prefix), h, h, "head");
       const outputs = head === "multiple-choice" ? 1 : config.numLabels;
       const classifier =
         head === "base" ? null : makeLinear(factory, "classifier", h, outputs, "head");

@@ -7,8 +7,14 @@ import { UserError } from "../errors.js";
 import type { ModelConfig } from "../io/config-format.js";
 import { checkQuantizationConfig } from "../io/quantization-config.js";
 import type { Backend } from "../tensor/backend.js";
-import { BERT_ARCHITECTURES, bertAliases, createBert } from "./bert.js";
-import { createDistilBert, DISTILBERT_ARCHITECTURES, distilBertAliases } from "./distilbert.js";
+import { BERT_ARCHITECTURES, BERT_KEYS, bertAliases, createBert } from "./bert.js";
+import {
+  createDistilBert,
+  DISTILBERT_ARCHITECTURES,
+  DISTILBERT_KEYS,
+  distilBertAliases,
+} from "./distilbert.js";
+import type { ArchitectureKeys } from "./encoder.js";
 import type { TransformerModel } from "./model.js";
 import type { HeadKind, ModelDtype } from "./types.js";
 import { ParameterFactory, type WeightSource } from "./weights.js";
@@ -23,6 +29,11 @@ export const HEAD_KINDS: readonly HeadKind[] = [
   "question-answering",
   "multiple-choice",
 ];
+
+/** The checkpoint keys of the config's architecture. */
+export function architectureKeys(config: ModelConfig): ArchitectureKeys {
+  return config.modelType === "distilbert" ? DISTILBERT_KEYS : BERT_KEYS;
+}
 
 function architectures(config: ModelConfig): Partial<Record<HeadKind, string>> {
   return config.modelType === "distilbert" ? DISTILBERT_ARCHITECTURES : BERT_ARCHITECTURES;

@@ -3,7 +3,7 @@
 
 import type { ModelConfig } from "../io/config.js";
 import type { Backend } from "../tensor/backend.js";
-import { Encoder, type EncoderNames } from "./encoder.js";
+import { type ArchitectureKeys, Encoder, type EncoderNames } from "./encoder.js";
 import {
   FirstTokenHead,
   type Head,
@@ -24,8 +24,6 @@ export const DISTILBERT_ARCHITECTURES: Record<HeadKind, string> = {
   "question-answering": "DistilBertForQuestionAnswering",
   "multiple-choice": "DistilBertForMultipleChoice",
 };
-
-const PREFIX = "distilbert.";
 
 function encoderNames(prefix: string): EncoderNames {
   return {
@@ -49,6 +47,20 @@ function encoderNames(prefix: string): EncoderNames {
   };
 }
 
+export const DISTILBERT_KEYS: ArchitectureKeys = {
+  prefix: "distilbert.",
+  encoder: encoderNames,
+  maskedLm: {
+    dense: "vocab_transform",
+    norm: "vocab_layer_norm",
+    bias: "vocab_projector.bias",
+    biasAliases: [],
+  },
+  firstTokenDense: () => "pre_classifier",
+};
+const PREFIX = DISTILBERT_KEYS.prefix;
+const MLM = DISTILBERT_KEYS.maskedLm;
+
 /** Other keys a DistilBERT tensor may be stored under: a base checkpoint in a head model and back. */
 export function distilBertAliases(head: HeadKind): (name: string) => string[] {
   if (head === "base") return (name) => [PREFIX + name];
@@ -65,7 +77,7 @@ export function createDistilBert(
     backend,
     config,
     factory,
-    encoderNames(head === "base" ? "" : PREFIX),
+    DISTILBERT_KEYS.encoder(head === "base" ? "" : PREFIX),
     false,
   );
   const h = config.hiddenSize;
@@ -77,10 +89,10 @@ export function createDistilBert(
     case "masked-lm":
       headImpl = new MaskedLMHead(
         backend,
-        makeLinear(factory, "vocab_transform", h, h, "head"),
-        makeNorm(factory, "vocab_layer_norm", h, config.layerNormEps, "head"),
+        makeLinear(factory, MLM.dense, h, h, "head"),
+        makeNorm(factory, MLM.norm, h, config.layerNormEps, "head"),
         encoder.word,
-        factory.make("vocab_projector.bias", [config.vocabSize], "zeros", "head"),
+        factory.make(MLM.bias, [config.vocabSize], "zeros", "head"),
         config.activation,
       );
       break;
@@ -89,7 +101,7 @@ export function createDistilBert(
       headImpl = new FirstTokenHead(
         backend,
         head,
-        makeLinear(factory, "pre_classifier", h, h, "head"),
+        makeLinear(factory, DISTILBERT_KEYS.firstTokenDense(""), h, h, "head"),
         "relu",
         makeLinear(
           factory,

@@ -45,6 +45,20 @@ export interface EncoderNames {
   };
 }
 
+/**
+ * One architecture's Hugging Face checkpoint keys, in one place: the models are built from them,
+ * and distillation maps a teacher's keys onto a student's with them.
+ */
+export interface ArchitectureKeys {
+  /** A head model's encoder prefix (`bert.`, `distilbert.`); the base model's keys have none. */
+  prefix: string;
+  encoder(prefix: string): EncoderNames;
+  /** The masked-LM head: the transform's dense and LayerNorm, the projection's bias (and the older names of the bias). */
+  maskedLm: { dense: string; norm: string; bias: string; biasAliases: string[] };
+  /** The dense layer over [CLS] under a sequence classifier: BERT's pooler, DistilBERT's pre_classifier. */
+  firstTokenDense(prefix: string): string;
+}
+
 export interface EncoderLayerParams {
   query: LinearParams;
   key: LinearParams;

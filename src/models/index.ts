@@ -14,6 +14,7 @@ import type { HeadKind, Model, ModelDtype } from "./types.js";
 import { scaleKey } from "./weights.js";
 
 export {
+  architectureKeys,
   type CreateOptions,
   createModel,
   HEAD_KINDS,
@@ -95,6 +96,7 @@ export function saveModel(
 }
 
 export { BERT_ARCHITECTURES } from "./bert.js";
-export { DISTILBERT_ARCHITECTURES } from "./distilbert.js";
+export { DISTILBERT_ARCHITECTURES, DISTILBERT_KEYS } from "./distilbert.js";
+export type { ArchitectureKeys } from "./encoder.js";
 export { TransformerModel } from "./model.js";
 export type * from "./types.js";
