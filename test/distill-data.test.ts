@@ -8,8 +8,8 @@ import {
   specialIdsOf,
   tokenCounts,
 } from "../src/distill/mlm-data.js";
+import { Rng } from "../src/models/rng.js";
 import { loadTokenizer } from "../src/tokenizer/index.js";
-import { Rng } from "../src/train/rng.js";
 
 const tokenizer = loadTokenizer("models/bert-mini-sotu");
 const LINES = [

@@ -7,7 +7,6 @@ import { defaultTeacherLayers, initStudent, saveWeights } from "../src/distill/i
 import { UserError } from "../src/errors.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
-import { copyTokenizerFiles } from "../src/tokenizer/files.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";
 const EXPECTED = "test/fixtures/models/distill-student-init";
@@ -71,8 +70,7 @@ test("a DistilBERT teacher gives a smaller DistilBERT student; written and read 
     layers: 2,
     teacherLayers: [1, 2],
   });
-  saveWeights(second.config, second.weights, out, "F16");
-  copyTokenizerFiles(dir, out);
+  saveWeights(second.config, second.weights, out, { dtype: "F16", tokenizerFrom: dir });
   assert.ok(readdirSync(out).includes("vocab.txt"));
   const reread = Checkpoint.open(out);
   assert.equal(reread.info("vocab_projector.bias").dtype, "F16");

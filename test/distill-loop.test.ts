@@ -10,10 +10,10 @@ import { distillMlm, type MlmDistillOptions } from "../src/distill/mlm-distill.j
 import { RowMaskedLM } from "../src/distill/row-mlm.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
+import { Rng } from "../src/models/rng.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { silentReporter } from "../src/train/progress.js";
-import { Rng } from "../src/train/rng.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";
 const [PAD, CLS, SEP, MASK] = [0, 1, 2, 3];

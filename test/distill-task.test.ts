@@ -8,11 +8,11 @@ import { distillClassifier } from "../src/distill/task-distill.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
 import { createModel, loadModel } from "../src/models/index.js";
+import { Rng } from "../src/models/rng.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import type { Feature } from "../src/train/features.js";
 import { silentReporter } from "../src/train/progress.js";
-import { Rng } from "../src/train/rng.js";
 
 const TEACHER = "test/fixtures/models/distilbert-seqcls";
 

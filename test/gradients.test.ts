@@ -7,13 +7,14 @@ import { test } from "node:test";
 import { type ModelConfig, parseConfig } from "../src/io/config.js";
 import { SafetensorsFile } from "../src/io/safetensors.js";
 import { createModel, loadModel } from "../src/models/index.js";
-import { dropoutMask, Rng } from "../src/models/layers.js";
+import { dropoutMask } from "../src/models/layers.js";
 import {
   bceWithLogitsLoss,
   crossEntropyLoss,
   mseLoss,
   questionAnsweringLoss,
 } from "../src/models/losses.js";
+import { Rng } from "../src/models/rng.js";
 import type {
   HeadKind,
   Model,
@@ -112,7 +113,7 @@ interface GradCase {
   choices?: number;
 }
 
-const int = (rng: Rng, n: number) => Math.floor(rng.next() * n);
+const int = (rng: Rng, n: number) => rng.int(n);
 const ints = (count: number, f: (i: number) => number) =>
   Int32Array.from({ length: count }, (_, i) => f(i));
 

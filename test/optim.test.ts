@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { SafetensorsFile } from "../src/io/safetensors.js";
+import { Rng } from "../src/models/rng.js";
 import type { Parameter } from "../src/models/types.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { AdamW, clipGradNorm, excludedFromDecay } from "../src/train/optimizer.js";
-import { Rng } from "../src/train/rng.js";
 import { learningRate, warmupStepsFor } from "../src/train/schedule.js";
 
 const FIXTURE = "test/fixtures/models/distilbert-train-step";

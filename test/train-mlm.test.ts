@@ -55,7 +55,8 @@ test("train --task masked-lm raises masked-token accuracy; evaluate equals train
   assert.ok(after.accuracy > before.accuracy + 0.05, `${before.accuracy} -> ${after.accuracy}`);
   assert.ok(after.loss < before.loss / 2, `${before.loss} -> ${after.loss}`);
   const log = readFileSync(join(out, "eval_log.jsonl"), "utf8").trim().split("\n");
-  const logged = JSON.parse(log[log.length - 1]);
+  // The folder holds the best evaluation's model (lowest loss), not necessarily the last.
+  const logged = log.map((line) => JSON.parse(line)).sort((x, y) => x.loss - y.loss)[0];
   const evaluated = json(
     ...["evaluate", "--model", out, "--task", "masked-lm", "--data", evalCorpus],
     ...["--max-length", "16", "--batch-size", "8", "--json"],

@@ -1,8 +1,8 @@
 // Masked-token accuracy and loss: the share of masked tokens whose original token is the model's
 // top prediction, and the mean cross-entropy there. Logits are computed at the masked rows only.
 
+import { Rng } from "../models/rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { Rng } from "../train/rng.js";
 import { IGNORE_INDEX, Masker, type PackedRows } from "./mlm-data.js";
 import type { RowMaskedLM } from "./row-mlm.js";
 

@@ -2,12 +2,16 @@
 // The embeddings and the task head are copied, and the student's layer i takes the weights of a
 // chosen teacher layer, so the student starts close to the teacher instead of from noise.
 
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { UserError } from "../errors.js";
-import { type ModelConfig, parseConfig, saveConfig } from "../io/config.js";
-import { type Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
-import { architectureKeys, DISTILBERT_KEYS, type WeightSource } from "../models/index.js";
+import { type ModelConfig, parseConfig } from "../io/config.js";
+import type { Checkpoint, TensorToWrite } from "../io/safetensors.js";
+import {
+  architectureKeys,
+  DISTILBERT_KEYS,
+  type SaveOptions,
+  type WeightSource,
+  writeModelFolder,
+} from "../models/index.js";
 
 export interface Tensor {
   shape: number[];
@@ -166,21 +170,19 @@ export function initStudent(
   return { config: studentConfig(teacherConfig, layers, head), weights, teacherLayers };
 }
 
-/** Writes config.json and model.safetensors (float32 or float16) into dir. */
+/** Writes the weights (as float32 or float16) as a model folder (writeModelFolder). */
 export function saveWeights(
   config: ModelConfig,
   weights: Map<string, Tensor>,
   dir: string,
-  dtype: "F32" | "F16" = "F32",
+  options: SaveOptions = {},
 ): void {
-  mkdirSync(dir, { recursive: true });
   const tensors: Record<string, TensorToWrite> = {};
   for (const name of [...weights.keys()].sort()) {
     const { shape, data } = weights.get(name) as Tensor;
-    tensors[name] = { dtype, shape, data };
+    tensors[name] = { dtype: options.dtype ?? "F32", shape, data };
   }
-  writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
-  saveConfig(config, dir, dtype);
+  writeModelFolder(dir, config, tensors, options);
 }
 
 /** The weights as a source models can be created from. */

@@ -6,9 +6,9 @@
 
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
+import { Rng } from "../models/rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import { readDataFile, rowError } from "../train/data.js";
-import { Rng } from "../train/rng.js";
 
 export const IGNORE_INDEX = -100;
 

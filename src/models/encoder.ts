@@ -21,8 +21,8 @@ import {
   linearBackward,
   linearForward,
   type NormParams,
-  type Rng,
 } from "./layers.js";
+import type { Rng } from "./rng.js";
 import type { Parameter } from "./types.js";
 import { makeLinear, makeNorm, type ParameterFactory } from "./weights.js";
 

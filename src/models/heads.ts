@@ -20,7 +20,6 @@ import {
   linearBackward,
   linearForward,
   type NormParams,
-  type Rng,
   tanhBackward,
   tanhForward,
 } from "./layers.js";
@@ -31,6 +30,7 @@ import {
   mseLoss,
   questionAnsweringLoss,
 } from "./losses.js";
+import type { Rng } from "./rng.js";
 import type { ModelLabels, ModelOutputs, OutputGradients, Parameter } from "./types.js";
 
 export interface HeadRun {

@@ -8,6 +8,7 @@ import { int8QuantizationConfig } from "../io/quantization-config.js";
 import { Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
 import type { Backend } from "../tensor/backend.js";
 import { ReferenceBackend } from "../tensor/reference.js";
+import { copyTokenizerFiles } from "../tokenizer/files.js";
 import { createModel } from "./create.js";
 import type { TransformerModel } from "./model.js";
 import type { HeadKind, Model, ModelDtype } from "./types.js";
@@ -73,12 +74,30 @@ export const CHECKPOINT_METADATA = { format: "pt" };
 export interface SaveOptions {
   /** Weights' dtype on disk; default F32. */
   dtype?: "F32" | "F16";
+  /** Copy the tokenizer files of this folder beside the model. */
+  tokenizerFrom?: string;
 }
 
 /**
- * Writes DIR/config.json (with `architectures` set to the model's) and DIR/model.safetensors,
- * each atomically, as a folder Hugging Face transformers loads. Int8 weights are written as I8
- * with their scales, and config.json's quantization_config says so (io/quantization-config.ts).
+ * The one writer of a model folder: DIR/model.safetensors and DIR/config.json, each atomically,
+ * and the tokenizer files when asked; a folder Hugging Face transformers loads.
+ */
+export function writeModelFolder(
+  dir: string,
+  config: ModelConfig,
+  tensors: Record<string, TensorToWrite>,
+  options: SaveOptions = {},
+): void {
+  mkdirSync(dir, { recursive: true });
+  writeSafetensors(join(dir, "model.safetensors"), tensors, CHECKPOINT_METADATA);
+  saveConfig(config, dir, options.dtype ?? "F32");
+  if (options.tokenizerFrom !== undefined) copyTokenizerFiles(options.tokenizerFrom, dir);
+}
+
+/**
+ * Writes the model's folder (writeModelFolder), config.json's `architectures` set to the model's.
+ * Int8 weights are written as I8 with their scales, and config.json's quantization_config says so
+ * (io/quantization-config.ts).
  */
 export function saveModel(
   model: Model,
@@ -86,13 +105,11 @@ export function saveModel(
   dir: string,
   options: SaveOptions = {},
 ): void {
-  mkdirSync(dir, { recursive: true });
-  const tensors = checkpointTensors(model, options.dtype);
-  writeSafetensors(join(dir, "model.safetensors"), tensors, CHECKPOINT_METADATA);
   const raw = { ...config.raw };
   if (model.dtype === "int8") raw.quantization_config = int8QuantizationConfig();
   else delete raw.quantization_config;
-  saveConfig({ ...config, raw, architectures: [model.architecture] }, dir, options.dtype ?? "F32");
+  const saved = { ...config, raw, architectures: [model.architecture] };
+  writeModelFolder(dir, saved, checkpointTensors(model, options.dtype), options);
 }
 
 export { BERT_ARCHITECTURES } from "./bert.js";

@@ -4,6 +4,7 @@
 
 import type { Activation, Backend } from "../tensor/backend.js";
 import { dequantizeRow } from "../tensor/int8.js";
+import type { Rng } from "./rng.js";
 import type { Parameter } from "./types.js";
 
 /** A PyTorch Linear: weight [out, in], bias [out]. */
@@ -194,35 +195,10 @@ export function tanhBackward(
   for (let i = 0; i < n; i++) dx[i] = (1 - y[i] * y[i]) * dOut[i];
 }
 
-/** mulberry32: a small, fast, seedable generator; dropout needs no more. */
-export class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Standard normal (Box-Muller), for weight initialisation. */
-  normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-}
-
 // mask [n] = 0 with probability p, else 1 / (1 - p): PyTorch's inverted dropout
 export function dropoutMask(rng: Rng, mask: Float32Array, n: number, p: number): void {
   const keep = 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = rng.next() < p ? 0 : keep;
+  for (let i = 0; i < n; i++) mask[i] = rng.float32() < p ? 0 : keep;
 }
 
 // x [n] -> out [n] = x * mask (dropout forward; its backward is the same product on dOut)

@@ -6,7 +6,8 @@ import type { ModelConfig } from "../io/config.js";
 import type { Backend } from "../tensor/backend.js";
 import type { Encoder, EncoderTape } from "./encoder.js";
 import type { Head, HeadRun } from "./heads.js";
-import { addInto, BufferPool, Rng } from "./layers.js";
+import { addInto, BufferPool } from "./layers.js";
+import { Rng } from "./rng.js";
 import type {
   ForwardOptions,
   HeadKind,

@@ -8,7 +8,8 @@ import { UserError } from "../errors.js";
 import type { TensorInfo } from "../io/safetensors.js";
 import type { Backend } from "../tensor/backend.js";
 import { type Int8Matrix, quantizeRows } from "../tensor/int8.js";
-import { type LinearParams, type NormParams, Rng } from "./layers.js";
+import type { LinearParams, NormParams } from "./layers.js";
+import { Rng } from "./rng.js";
 import type { Parameter } from "./types.js";
 
 /** Where weights come from: a `Checkpoint`, a `SafetensorsFile`, or anything shaped like them. */

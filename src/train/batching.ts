@@ -1,9 +1,9 @@
 // Batches: length-grouped order (less padding) drawn from a seeded RNG per epoch, so any epoch's
 // order can be rebuilt from the seed alone, and dynamic padding to each batch's longest sequence.
 
+import { Rng } from "../models/rng.js";
 import type { ModelInputs, ModelLabels } from "../models/types.js";
 import type { Feature } from "./features.js";
-import { Rng } from "./rng.js";
 
 /** How many batches are sorted by length together (as Hugging Face's LengthGroupedSampler). */
 const MEGA_BATCH = 50;

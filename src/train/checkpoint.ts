@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { SafetensorsFile, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
-import type { RngState } from "./rng.js";
+import type { RngState } from "../models/rng.js";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";

@@ -1,5 +1,6 @@
 // The training API: the one training loop, fine-tuning over it, and its parts (optimizer, schedules, data, metrics).
 
+export { Rng, type RngState } from "../models/rng.js";
 export { collate, epochBatches } from "./batching.js";
 export { readCheckpoint, resolveCheckpoint, type TrainerState } from "./checkpoint.js";
 export { type DataFile, readDataFile } from "./data.js";
@@ -19,7 +20,6 @@ export * as metrics from "./metrics.js";
 export { configForTask, type PreparedModel, prepareModel } from "./model-setup.js";
 export { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
 export { createReporter, type Reporter } from "./progress.js";
-export { Rng, type RngState } from "./rng.js";
 export { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
 export { TASKS as TRAINING_TASKS, type TaskKind as TrainingTask } from "./tasks.js";
 export { type TrainerInputs, type TrainerOptions, train } from "./trainer.js";

@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "nod
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { Rng } from "../models/rng.js";
 import type { Parameter } from "../models/types.js";
 import type { Backend } from "../tensor/backend.js";
 import {
@@ -18,7 +19,6 @@ import {
 } from "./checkpoint.js";
 import { AdamW, clipGradNorm, scaleGradients } from "./optimizer.js";
 import { type Reporter, silentReporter } from "./progress.js";
-import { Rng } from "./rng.js";
 import { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
 import { higherIsBetter } from "./tasks.js";
 

@@ -9,7 +9,6 @@ import { saveWeights } from "../distill/init-student.js";
 import { type Masker, type PackedRows, RowSchedule } from "../distill/mlm-data.js";
 import type { RowMaskedLM } from "../distill/row-mlm.js";
 import { crossEntropyLoss, IGNORE_INDEX } from "../models/losses.js";
-import { copyTokenizerFiles } from "../tokenizer/files.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import { type LoopOptions, type LoopResult, runLoop } from "./loop.js";
 import type { Reporter } from "./progress.js";
@@ -26,13 +25,8 @@ export function saveMaskedLm(
 ): void {
   const architecture =
     model.config.modelType === "bert" ? "BertForMaskedLM" : "DistilBertForMaskedLM";
-  saveWeights(
-    { ...model.config, architectures: [architecture] },
-    model.checkpointTensors(),
-    dir,
-    dtype,
-  );
-  copyTokenizerFiles(tokenizerDir, dir);
+  const config = { ...model.config, architectures: [architecture] };
+  saveWeights(config, model.checkpointTensors(), dir, { dtype, tokenizerFrom: tokenizerDir });
 }
 
 export interface MaskedLmData {

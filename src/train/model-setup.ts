@@ -7,7 +7,6 @@ import { loadConfig, type ModelConfig } from "../io/config.js";
 import { Checkpoint } from "../io/safetensors.js";
 import { createModel, saveModel, type TransformerModel } from "../models/index.js";
 import type { Backend } from "../tensor/backend.js";
-import { copyTokenizerFiles } from "../tokenizer/files.js";
 import type { LabelSet } from "./labels.js";
 import { TASKS, type TaskKind } from "./tasks.js";
 
@@ -60,8 +59,7 @@ export function prepareModel(
     sourceName: join(weightsDir, "model.safetensors"),
   });
   const writeFolder = (dir: string, dtype: "F32" | "F16" = "F32") => {
-    saveModel(model, config, dir, { dtype });
-    copyTokenizerFiles(modelDir, dir);
+    saveModel(model, config, dir, { dtype, tokenizerFrom: modelDir });
   };
   return { model, config, writeFolder };
 }

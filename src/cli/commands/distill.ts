@@ -14,7 +14,6 @@ import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
 import { createModel, loadModel, saveModel } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
-import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import {
   type LoadedCheckpoint,
@@ -268,8 +267,10 @@ async function run(args: string[]): Promise<number> {
   if (resume) reporter.message(`resuming from ${resume.dir} (step ${resume.state.step})`);
   const dtype = values.fp16 ? "F16" : "F32";
   const writeFolder = (dir: string) => {
-    saveWeights(student.config, student.checkpointTensors(), dir, dir === outDir ? dtype : "F32");
-    copyTokenizerFiles(teacherDir, dir);
+    saveWeights(student.config, student.checkpointTensors(), dir, {
+      dtype: dir === outDir ? dtype : "F32",
+      tokenizerFrom: teacherDir,
+    });
   };
   const options = {
     batchSize: positiveInt("batch-size", values["batch-size"]) ?? 32,
@@ -362,8 +363,10 @@ async function distillTextClassifier(values: Values, context: TaskContext): Prom
   );
   const dtype = values.fp16 ? "F16" : "F32";
   const writeFolder = (dir: string) => {
-    saveModel(student, source.config, dir, { dtype: dir === outDir ? dtype : "F32" });
-    copyTokenizerFiles(teacherDir, dir);
+    saveModel(student, source.config, dir, {
+      dtype: dir === outDir ? dtype : "F32",
+      tokenizerFrom: teacherDir,
+    });
   };
   const result = distillClassifier(
     teacher,

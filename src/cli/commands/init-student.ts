@@ -5,7 +5,6 @@ import { parseArgs } from "node:util";
 import { initStudent, saveWeights } from "../../distill/init-student.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
-import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import type { Command } from "../commands.js";
 import { checkOutDir, intList, positiveInt, required } from "../options.js";
 
@@ -63,8 +62,7 @@ export const initStudentCommand: Command = {
       { layers, teacherLayers, foldTokenType: values["fold-token-type"] },
       teacherDir,
     );
-    saveWeights(student.config, student.weights, outDir);
-    copyTokenizerFiles(teacherDir, outDir);
+    saveWeights(student.config, student.weights, outDir, { tokenizerFrom: teacherDir });
     let parameters = 0;
     for (const tensor of student.weights.values()) parameters += tensor.data.length;
     process.stdout.write(

@@ -6,7 +6,6 @@ import { weightBytes } from "../../distill/compare.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { loadModel, saveModel } from "../../models/index.js";
-import { copyTokenizerFiles } from "../../tokenizer/files.js";
 import type { Command } from "../commands.js";
 import { required } from "../options.js";
 
@@ -49,8 +48,7 @@ export const quantize: Command = {
       );
     }
     const model = loadModel(modelDir, { dtype: "int8" });
-    saveModel(model, loadConfig(modelDir), outDir);
-    copyTokenizerFiles(modelDir, outDir);
+    saveModel(model, loadConfig(modelDir), outDir, { tokenizerFrom: modelDir });
     const floatBytes = weightBytes(modelDir);
     const int8Bytes = weightBytes(outDir);
     if (values.json) {

@@ -1,5 +1,6 @@
-// A small seeded random number generator (xoshiro128**) whose whole state is four 32-bit words,
-// so a training run can save it in a checkpoint and continue with exactly the same numbers.
+// The project's one seeded random number generator (xoshiro128**): dropout masks, weight
+// initialisation, data order and masking. Its whole state is four 32-bit words, so a training run
+// can save it in a checkpoint and continue with exactly the same numbers.
 
 export type RngState = [number, number, number, number];
 
@@ -51,6 +52,11 @@ export class Rng {
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return result;
+  }
+
+  /** Uniform in [0, 1) from one 32-bit draw: for dropout masks, where speed beats precision. */
+  float32(): number {
+    return this.uint32() / 4294967296;
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
