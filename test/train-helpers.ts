@@ -41,10 +41,17 @@ const TINY_DISTILBERT = {
   attention_dropout: 0.1,
 };
 
-/** A 1-layer masked-LM folder (BERT or DistilBERT), hidden 16, dropout on, random weights. */
-export function tinyModelFolder(modelType: "bert" | "distilbert" = "bert"): string {
+/**
+ * A 1-layer masked-LM folder (BERT or DistilBERT), hidden 16, dropout on, random weights;
+ * `overrides` replace config.json entries.
+ */
+export function tinyModelFolder(
+  modelType: "bert" | "distilbert" = "bert",
+  overrides: Record<string, unknown> = {},
+): string {
   const dir = temporaryDir("tiny-model");
-  const config = parseConfig(modelType === "bert" ? TINY_BERT : TINY_DISTILBERT, "tiny config");
+  const raw = { ...(modelType === "bert" ? TINY_BERT : TINY_DISTILBERT), ...overrides };
+  const config = parseConfig(raw, "tiny config");
   const model = createModel(config, null, new ReferenceBackend(), { seed: 1 });
   saveModel(model, config, dir);
   for (const name of ["tokenizer.json", "tokenizer_config.json", "vocab.txt"]) {

@@ -209,3 +209,21 @@ test("frozen parameters get no update, decay or moments; the others follow AdamW
   assert.ok(word);
   assert.notDeepEqual(word.data, before.get(word.name));
 });
+
+test("training with weight decay leaves DistilBERT's sinusoidal position table as it was", () => {
+  const model = tinyModelFolder("distilbert", { sinusoidal_pos_embds: true });
+  const train = writeJsonLines(join(dir, "sinusoidal.jsonl"), sentimentRows(16, 6));
+  const out = join(dir, "sinusoidal");
+  const run = cli(
+    ...["train", "--model", model, "--task", "text-classification", "--train", train],
+    ...["--max-steps", "3", "--batch-size", "4", "--lr", "1e-2", "--weight-decay", "0.5"],
+    ...["--decay-all", "--out", out],
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const key = "distilbert.embeddings.position_embeddings.weight";
+  const words = "distilbert.embeddings.word_embeddings.weight";
+  const before = Checkpoint.open(model);
+  const after = Checkpoint.open(out);
+  assert.deepEqual(after.float32(key), before.float32(key));
+  assert.notDeepEqual(after.float32(words), before.float32(words));
+});
