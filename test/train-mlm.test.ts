@@ -87,6 +87,9 @@ test("evaluate scores a classifier with the metrics of train --eval", () => {
   for (const name of Object.keys(scored)) {
     assert.ok(Math.abs(scored[name] - logged[name]) < 1e-6, `${name}: ${scored[name]}`);
   }
+  const cut = cli(...args, "--max-length", "6", "--backend", "reference");
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.match(cut.stderr, /\d+ of 16 rows of .*cls\.eval\.jsonl are longer than --max-length 6/);
   const wrongTask = cli(...args.slice(0, 4), "masked-lm", "--data", "nope.txt");
   assert.equal(wrongTask.status, 1);
   assert.match(wrongTask.stderr, /cannot read the corpus nope\.txt/);
