@@ -7,6 +7,7 @@ import { demo } from "./commands/demo.js";
 import { distill } from "./commands/distill.js";
 import { evalMlm } from "./commands/eval-mlm.js";
 import { evaluateCommand } from "./commands/evaluate.js";
+import { exportCommand } from "./commands/export.js";
 import { forward } from "./commands/forward.js";
 import { initStudentCommand } from "./commands/init-student.js";
 import { predict } from "./commands/predict.js";
@@ -32,6 +33,7 @@ export const commands: Record<string, Command> = {
   distill,
   "eval-mlm": evalMlm,
   evaluate: evaluateCommand,
+  export: exportCommand,
   forward,
   "init-student": initStudentCommand,
   predict,
