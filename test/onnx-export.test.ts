@@ -3,19 +3,22 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { env, pipeline as transformersPipeline } from "@huggingface/transformers";
 import * as ort from "onnxruntime-node";
+import { loadConfig } from "../src/io/config.js";
 import { decodeModelProto } from "../src/io/onnx-proto.js";
 import { SafetensorsFile } from "../src/io/safetensors.js";
-import { loadModel } from "../src/models/index.js";
+import { createModel, HEAD_KINDS, loadModel, saveModel } from "../src/models/index.js";
 import { exportOnnx } from "../src/models/onnx-export.js";
+import { Rng } from "../src/models/rng.js";
 import type { ModelInputs } from "../src/models/types.js";
 import { pipeline } from "../src/pipelines/index.js";
+import { ReferenceBackend } from "../src/tensor/reference.js";
 import { FORWARD_FIXTURES, MODEL_FIXTURES, maxAbsDiff, outputByName } from "./models-fixtures.js";
-import { temporaryDir } from "./train-helpers.js";
+import { temporaryDir, tinyModelFolder } from "./train-helpers.js";
 
 const CLI = "dist/src/cli/main.js";
 const dir = temporaryDir("onnx");
@@ -184,4 +187,41 @@ test("export's CLI: --verify --json, the folder transformers.js reads, clear ref
     encoding: "utf8",
   });
   assert.match(opset.stderr, /--opset must be between 14 and 23, got 9/);
+});
+
+test("BERT's heads (pooler, token types) export as they run; large weights go to external data", async () => {
+  const backend = new ReferenceBackend();
+  const config = loadConfig(tinyModelFolder("bert"));
+  const rng = new Rng(3);
+  const batch = 2;
+  const seq = 6;
+  for (const head of HEAD_KINDS) {
+    const model = createModel(config, null, backend, { head, seed: 5 });
+    const folder = join(dir, `bert-${head}`);
+    saveModel(model, config, folder);
+    const out = join(dir, `bert-${head}-onnx`);
+    const exported = exportOnnx(folder, out, { externalDataAbove: head === "base" ? 1e5 : 2e9 });
+    const rows = head === "multiple-choice" ? batch * 2 : batch;
+    const shape = head === "multiple-choice" ? [batch, 2, seq] : [batch, seq];
+    const ids = Int32Array.from({ length: rows * seq }, () => 1 + rng.int(30000));
+    const mask = Int32Array.from({ length: rows * seq }, (_, i) =>
+      i % seq < seq - (i % 2) ? 1 : 0,
+    );
+    const types = Int32Array.from({ length: rows * seq }, (_, i) => (i % seq >= 3 ? 1 : 0));
+    const feeds = {
+      input_ids: { data: ids, shape },
+      attention_mask: { data: mask, shape },
+      token_type_ids: { data: types, shape },
+    };
+    const theirs = await runOnnx(exported.files.model, feeds);
+    const ours = loadModel(folder).forward(ourInputs(feeds));
+    for (const name of exported.outputs) {
+      const diff = maxAbsDiff(theirs[name], outputByName(ours, name) as Float32Array);
+      assert.ok(diff < 1e-4, `BERT ${head} ${name}: ${diff}`);
+    }
+    if (head === "base") {
+      assert.deepEqual(exported.outputs, ["last_hidden_state", "pooler_output"]);
+      assert.ok(existsSync(`${exported.files.model}_data`), "weights in model.onnx_data");
+    }
+  }
 });

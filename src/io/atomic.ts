@@ -5,15 +5,20 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.js";
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+/** Writes `data` (text, bytes, or chunks of bytes written one after another) to `path`. */
+export function writeFileAtomic(path: string, data: Uint8Array | string | Uint8Array[]): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const fd = openSync(temp, "w");
     try {
-      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      const chunks = Array.isArray(data)
+        ? data
+        : [typeof data === "string" ? Buffer.from(data, "utf8") : data];
+      for (const bytes of chunks) {
+        let written = 0;
+        while (written < bytes.byteLength) {
+          written += writeSync(fd, bytes, written, bytes.byteLength - written);
+        }
       }
       fsyncSync(fd);
     } finally {

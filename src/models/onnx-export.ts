@@ -1,9 +1,9 @@
 // A model folder exported as transformers.js reads it: config.json, the tokenizer files
 // (tokenizer.json included), onnx/model.onnx and, quantized, onnx/model_quantized.onnx. Each file
-// is written atomically.
+// is written atomically; weights past 2 GB go to a side file (ONNX's external data).
 
 import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfig, saveConfig } from "../io/config.js";
 import { encodeModelProto } from "../io/onnx-proto.js";
@@ -15,6 +15,49 @@ export interface OnnxExportOptions {
   /** Also write onnx/model_quantized.onnx from the int8 model. */
   quantize?: "int8";
   opset?: number;
+  /** Weights past this many bytes go to a side file (protobuf's limit is 2 GB). */
+  externalDataAbove?: number;
+}
+
+/** Past this, a model's weights leave the protobuf for FILE.onnx_data, as torch.onnx does. */
+const EXTERNAL_DATA_ABOVE = 1.8e9;
+
+interface TensorWithData {
+  name: string;
+  raw_data?: Uint8Array;
+  data_location?: number;
+  external_data?: { key: string; value: string }[];
+}
+
+/**
+ * Writes the ModelProto to `path`; when its initializers hold more than `externalAbove` bytes,
+ * the data of those of 1 KB or more goes to `path` + "_data" (ONNX's external data: location, offset, length), which
+ * onnxruntime and transformers.js read beside the model.
+ */
+function writeOnnxFile(path: string, model: Record<string, unknown>, externalAbove: number) {
+  const initializers = (model.graph as { initializer: TensorWithData[] }).initializer;
+  const bytes = initializers.reduce((sum, t) => sum + (t.raw_data?.byteLength ?? 0), 0);
+  if (bytes > externalAbove) {
+    const location = `${basename(path)}_data`;
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (const tensor of initializers) {
+      const data = tensor.raw_data as Uint8Array;
+      // Small constants (shapes, axes) stay inline: shape inference must read them.
+      if (data.byteLength < 1024) continue;
+      tensor.data_location = 1;
+      tensor.external_data = [
+        { key: "location", value: location },
+        { key: "offset", value: String(offset) },
+        { key: "length", value: String(data.byteLength) },
+      ];
+      delete tensor.raw_data;
+      chunks.push(data);
+      offset += data.byteLength;
+    }
+    writeFileAtomic(`${path}_data`, chunks);
+  }
+  writeFileAtomic(path, encodeModelProto(model));
 }
 
 export interface OnnxExport {
@@ -36,11 +79,12 @@ export function exportOnnx(
   const graph = onnxGraph(float, opset);
   mkdirSync(join(outDir, "onnx"), { recursive: true });
   const files: OnnxExport["files"] = { model: join(outDir, "onnx", "model.onnx") };
-  writeFileAtomic(files.model, encodeModelProto(graph.model));
+  const externalAbove = options.externalDataAbove ?? EXTERNAL_DATA_ABOVE;
+  writeOnnxFile(files.model, graph.model, externalAbove);
   if (options.quantize === "int8") {
     const int8 = loadModel(modelDir, { dtype: "int8" });
     files.quantized = join(outDir, "onnx", "model_quantized.onnx");
-    writeFileAtomic(files.quantized, encodeModelProto(onnxGraph(int8, opset).model));
+    writeOnnxFile(files.quantized, onnxGraph(int8, opset).model, externalAbove);
   }
   const config = loadConfig(modelDir);
   saveConfig({ ...config, architectures: [float.architecture] }, outDir);
