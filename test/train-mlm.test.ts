@@ -18,6 +18,7 @@ import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { type MaskedLmOptions, pretrainMaskedLm, saveMaskedLm } from "../src/train/masked-lm.js";
 import { AdamW } from "../src/train/optimizer.js";
 import { silentReporter } from "../src/train/progress.js";
+import { folderStore } from "../src/train/run-store.js";
 import { sentimentRows, temporaryDir, tinyModelFolder, writeJsonLines } from "./train-helpers.js";
 
 const CLI = "dist/src/cli/main.js";
@@ -151,7 +152,7 @@ test("a masked-LM pretraining run resumed from a checkpoint continues bit for bi
     earlyStopping: null,
     metric: "loss",
     saveEvery: 2,
-    outDir,
+    store: folderStore(outDir),
     batchSize: 4,
     mlmProbability: 0.15,
   });

@@ -7,6 +7,7 @@ import { loadTokenizer } from "../src/tokenizer/index.js";
 import { readDataFile } from "../src/train/data.js";
 import { encodeDataset, trainingLabelSet } from "../src/train/features.js";
 import { prepareModel } from "../src/train/model-setup.js";
+import { folderStore } from "../src/train/run-store.js";
 import { TASKS, type TaskKind } from "../src/train/tasks.js";
 import { train } from "../src/train/trainer.js";
 import { temporaryDir, tinyModelFolder } from "./train-helpers.js";
@@ -92,7 +93,7 @@ for (const [task, rows] of Object.entries(ROWS) as [TaskKind, object[]][]) {
         earlyStopping: null,
         metric: TASKS[task].defaultMetric,
         saveEvery: null,
-        outDir,
+        store: folderStore(outDir),
       },
     );
     assert.ok(result.steps.every((s) => Number.isFinite(s.loss)));

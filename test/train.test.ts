@@ -11,6 +11,7 @@ import { encodeDataset, trainingLabelSet } from "../src/train/features.js";
 import type { StepRecord } from "../src/train/loop.js";
 import { prepareModel } from "../src/train/model-setup.js";
 import type { Reporter } from "../src/train/progress.js";
+import { folderStore } from "../src/train/run-store.js";
 import { type TrainerOptions, train } from "../src/train/trainer.js";
 import { sentimentRows, temporaryDir, tinyModelFolder, writeJsonLines } from "./train-helpers.js";
 
@@ -50,7 +51,7 @@ function options(outDir: string): TrainerOptions {
     earlyStopping: null,
     metric: "accuracy",
     saveEvery: 4,
-    outDir,
+    store: folderStore(outDir),
   };
 }
 

@@ -4,6 +4,7 @@
 // per step, and the last model as the result (evaluation comes after, by `compare`).
 
 import type { LoopOptions } from "../train/loop.js";
+import { folderStore } from "../train/run-store.js";
 
 export interface DistillRunOptions {
   lr: number;
@@ -35,6 +36,6 @@ export function distillLoopOptions(
     earlyStopping: null,
     metric: "loss",
     saveEvery: options.saveEvery,
-    outDir: options.outDir,
+    store: folderStore(options.outDir),
   };
 }

@@ -2,27 +2,18 @@
 // what every run shares: the state and its RNG, the schedule (fixed, or planned from the first
 // step's time under a time budget), gradient accumulation, clipping, the AdamW step, evaluation
 // with the best model kept and early stopping, crash-safe checkpoints and exact resume (refused
-// when the settings that fix the run changed). A task brings only its batches and its step.
+// when the settings that fix the run changed) through a RunStore. A task brings only its batches
+// and its step. No Node module here: the loop runs in a browser too.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { UserError } from "../errors.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { Rng } from "../models/rng.js";
 import type { Parameter } from "../models/types.js";
 import type { Backend } from "../tensor/backend.js";
-import {
-  type LoadedCheckpoint,
-  removeIncompleteCheckpoints,
-  type TrainerState,
-  writeCheckpoint,
-} from "./checkpoint.js";
+import type { CheckpointContents, LoadedCheckpoint, TrainerState } from "./checkpoint.js";
 import { AdamW, clipGradNorm, scaleGradients } from "./optimizer.js";
 import { type Reporter, silentReporter } from "./progress.js";
 import { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
 import { higherIsBetter } from "./tasks.js";
-
-export const EVAL_LOG_FILE = "eval_log.jsonl";
 
 /** What one batch's forward and backward gave. */
 export interface StepLoss {
@@ -56,6 +47,34 @@ export interface LoopTask<Batch> {
   settings: Settings;
 }
 
+/**
+ * Where a run keeps what it makes: checkpoints, the evaluation log and the resulting model. On
+ * disk, run-store.ts's folderStore; in a browser, memoryStore (the model only).
+ */
+export interface RunStore {
+  /** Names the place in messages. */
+  where: string;
+  /** Readies the store for a new run, or for one resumed at `resumedStep`. */
+  begin(resumedStep: number | null): void;
+  checkpoint(contents: CheckpointContents): void;
+  evaluation(record: Record<string, number>): void;
+  /** Writes the run's model (the best so far, or the last) with `writeModel`. */
+  result(writeModel: (dir: string) => void): void;
+}
+
+/** A store that keeps no checkpoints nor log: `writeModel` is called with "" for the result. */
+export function memoryStore(): RunStore {
+  return {
+    where: "memory",
+    begin() {},
+    checkpoint() {},
+    evaluation() {},
+    result(writeModel) {
+      writeModel("");
+    },
+  };
+}
+
 export interface LoopOptions {
   epochs: number;
   /** Optimizer steps; null: `epochs` epochs, or with a time budget as many as it allows. */
@@ -80,7 +99,7 @@ export interface LoopOptions {
   metric: string;
   /** Write a checkpoint every N steps (and always at the end). */
   saveEvery: number | null;
-  outDir: string;
+  store: RunStore;
 }
 
 export interface StepRecord {
@@ -120,15 +139,6 @@ export function checkSameSettings(saved: Settings, now: Settings): void {
       `cannot resume: the checkpoint was made with other settings (${details}); resume with the same options and data`,
     );
   }
-}
-
-/** Keeps only the evaluations a resumed run has already made (a killed run may have logged more). */
-function trimEvalLog(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "" && (JSON.parse(line) as { step: number }).step <= step);
-  writeFileAtomic(path, kept.map((line) => `${line}\n`).join(""));
 }
 
 export function runLoop<Batch>(
@@ -173,16 +183,9 @@ export function runLoop<Batch>(
     decayAll: options.decayAll,
     eps: options.adamEps,
   });
-  mkdirSync(options.outDir, { recursive: true });
-  removeIncompleteCheckpoints(options.outDir);
-  const evalLog = join(options.outDir, EVAL_LOG_FILE);
-  if (resume) {
-    optimizer.restore(state.step, (name) => resume.optimizer.float32(name));
-    trimEvalLog(evalLog, state.step);
-  } else {
-    // A new run in a folder given with --overwrite starts its own log.
-    rmSync(evalLog, { force: true });
-  }
+  const { store } = options;
+  store.begin(resume ? state.step : null);
+  if (resume) optimizer.restore(state.step, (name) => resume.optimizer.float32(name));
   const rng = Rng.fromState(state.rng);
   const result: LoopResult = {
     steps: [],
@@ -211,11 +214,7 @@ export function runLoop<Batch>(
 
   const save = () => {
     state.rng = rng.state();
-    writeCheckpoint(options.outDir, {
-      state,
-      writeModel: task.writeFolder,
-      optimizerState: optimizer.moments(),
-    });
+    store.checkpoint({ state, writeModel: task.writeFolder, optimizerState: optimizer.moments() });
     lastSaved = state.step;
   };
 
@@ -229,7 +228,7 @@ export function runLoop<Batch>(
     }
     const epoch = state.epoch + state.batchInEpoch / batchesPerEpoch;
     result.evaluations.push({ step: state.step, epoch, metrics });
-    appendFileSync(evalLog, `${JSON.stringify({ step: state.step, epoch, ...metrics })}\n`);
+    store.evaluation({ step: state.step, epoch, ...metrics });
     const shown = Object.entries(metrics)
       .map(([name, v]) => `${name} ${v.toFixed(4)}`)
       .join(", ");
@@ -239,8 +238,8 @@ export function runLoop<Batch>(
       state.bestMetric = value;
       state.bestStep = state.step;
       state.evaluationsWithoutImprovement = 0;
-      task.writeFolder(options.outDir);
-      reporter.message(`best ${options.metric} so far: model saved to ${options.outDir}`);
+      store.result(task.writeFolder);
+      reporter.message(`best ${options.metric} so far: model saved to ${store.where}`);
     } else {
       state.evaluationsWithoutImprovement += 1;
     }
@@ -337,7 +336,7 @@ export function runLoop<Batch>(
     }
   }
   if (lastSaved !== state.step) save();
-  if (task.evaluate === null) task.writeFolder(options.outDir);
+  if (task.evaluate === null) store.result(task.writeFolder);
   reporter.stop();
   result.finalStep = state.step;
   return result;

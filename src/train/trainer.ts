@@ -8,7 +8,7 @@ import type { LoadedCheckpoint } from "./checkpoint.js";
 import { evaluate } from "./evaluate.js";
 import type { Dataset } from "./features.js";
 import type { LabelSet } from "./labels.js";
-import { type LoopResult, runLoop } from "./loop.js";
+import { type LoopResult, type RunStore, runLoop } from "./loop.js";
 import type { Reporter } from "./progress.js";
 import type { ScheduleKind } from "./schedule.js";
 import type { TaskKind } from "./tasks.js";
@@ -35,7 +35,9 @@ export interface TrainerOptions {
   metric: string;
   /** Write a checkpoint every N steps (and always at the end). */
   saveEvery: number | null;
-  outDir: string;
+
+  /** Checkpoints, the evaluation log and the model: run-store.ts's folderStore on disk. */
+  store: RunStore;
 }
 
 export interface TrainerInputs {
@@ -103,7 +105,7 @@ export function train(
       earlyStopping: options.earlyStopping,
       metric: options.metric,
       saveEvery: options.saveEvery,
-      outDir: options.outDir,
+      store: options.store,
     },
     inputs.reporter,
     resume,

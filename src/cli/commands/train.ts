@@ -22,6 +22,7 @@ import type { LoopOptions } from "../../train/loop.js";
 import { MASKED_LM, pretrainMaskedLm, saveMaskedLm } from "../../train/masked-lm.js";
 import { prepareModel } from "../../train/model-setup.js";
 import { createReporter, type Reporter } from "../../train/progress.js";
+import { folderStore } from "../../train/run-store.js";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../../train/schedule.js";
 import { TASK_KINDS, TASKS } from "../../train/tasks.js";
 import { train } from "../../train/trainer.js";
@@ -206,7 +207,7 @@ async function prepareRun(values: Values, metrics: readonly string[], defaultMet
       earlyStopping: positiveInt("early-stopping", values["early-stopping"]),
       metric,
       saveEvery: positiveInt("save-every", values["save-every"]),
-      outDir,
+      store: folderStore(outDir),
     },
     reporter: createReporter(),
     dtype: (dir) => (values.fp16 && dir === outDir ? "F16" : "F32"),
