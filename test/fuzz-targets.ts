@@ -14,7 +14,7 @@ import { SafetensorsFile } from "../src/io/safetensors-format.js";
 import { type Pipeline, pipeline } from "../src/pipelines/index.js";
 import { InferenceServer } from "../src/server/server.js";
 import { tokenizerFromFiles } from "../src/tokenizer/folder.js";
-import { parseDataText } from "../src/train/data.js";
+import { parseDataText } from "../src/train/data-format.js";
 
 const MODEL = "test/fixtures/models/distilbert-seqcls";
 const TOKENIZER = "test/fixtures/tokenizer/uncased";

@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { Rng } from "../models/rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { readDataFile, rowError } from "../train/data.js";
+import { readDataFile } from "../train/data.js";
+import { rowError } from "../train/data-format.js";
 
 export const IGNORE_INDEX = -100;
 

@@ -3,7 +3,7 @@
 
 import { IGNORE_INDEX } from "../models/losses.js";
 import type { Encoding, Tokenizer } from "../tokenizer/index.js";
-import { type DataFile, type Row, rowError } from "./data.js";
+import { type DataFile, type Row, rowError } from "./data-format.js";
 import { type LabelSet, labelSetFor } from "./labels.js";
 import type { Fields, TaskKind } from "./tasks.js";
 

@@ -3,7 +3,8 @@
 export { Rng, type RngState } from "../models/rng.js";
 export { collate, epochBatches } from "./batching.js";
 export { readCheckpoint, resolveCheckpoint, type TrainerState } from "./checkpoint.js";
-export { type DataFile, readDataFile } from "./data.js";
+export { readDataFile } from "./data.js";
+export { type DataFile, parseDataFile } from "./data-format.js";
 export { evaluate } from "./evaluate.js";
 export { type Dataset, encodeDataset, type Feature, trainingLabelSet } from "./features.js";
 export { LabelSet } from "./labels.js";
@@ -17,9 +18,13 @@ export {
   type StepRecord,
 } from "./loop.js";
 export * as metrics from "./metrics.js";
-export { configForTask, type PreparedModel, prepareModel } from "./model-setup.js";
+export { type PreparedModel, prepareModel } from "./model-setup.js";
 export { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
 export { createReporter, type Reporter } from "./progress.js";
 export { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
-export { TASKS as TRAINING_TASKS, type TaskKind as TrainingTask } from "./tasks.js";
+export {
+  configForTask,
+  TASKS as TRAINING_TASKS,
+  type TaskKind as TrainingTask,
+} from "./tasks.js";
 export { type TrainerInputs, type TrainerOptions, train } from "./trainer.js";

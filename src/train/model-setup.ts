@@ -8,36 +8,13 @@ import { Checkpoint } from "../io/safetensors.js";
 import { createModel, saveModel, type TransformerModel } from "../models/index.js";
 import type { Backend } from "../tensor/backend.js";
 import type { LabelSet } from "./labels.js";
-import { TASKS, type TaskKind } from "./tasks.js";
+import { configForTask, TASKS, type TaskKind } from "./tasks.js";
 
 export interface PreparedModel {
   model: TransformerModel;
   config: ModelConfig;
   /** Writes a complete Hugging Face folder (config, fp32 weights, tokenizer files) into DIR. */
   writeFolder(dir: string, dtype?: "F32" | "F16"): void;
-}
-
-/** The config's labels and problem type for the task. */
-export function configForTask(
-  config: ModelConfig,
-  task: TaskKind,
-  labels: LabelSet | null,
-): ModelConfig {
-  const updated = { ...config };
-  if (labels) {
-    updated.id2label = Object.fromEntries(labels.names.map((name, id) => [id, name]));
-    updated.label2id = Object.fromEntries(labels.names.map((name, id) => [name, id]));
-    updated.numLabels = labels.size;
-  }
-  if (task === "regression") {
-    updated.id2label = { 0: "LABEL_0" };
-    updated.label2id = { LABEL_0: 0 };
-    updated.numLabels = 1;
-    updated.problemType = "regression";
-  } else if (task === "text-classification") {
-    updated.problemType = "single_label_classification";
-  }
-  return updated;
 }
 
 /**

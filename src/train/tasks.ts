@@ -1,7 +1,9 @@
 // The fine-tuning tasks: which head each trains, which fields it reads by default, and which
 // metric it is judged by.
 
+import type { ModelConfig } from "../io/config-format.js";
 import type { HeadKind } from "../models/types.js";
+import type { LabelSet } from "./labels.js";
 
 export type TaskKind =
   | "text-classification"
@@ -78,4 +80,27 @@ export const TASKS: Record<TaskKind, TaskInfo> = {
 /** Loss is better lower; every other metric higher. */
 export function higherIsBetter(metric: string): boolean {
   return metric !== "loss" && metric !== "mse";
+}
+
+/** The config's labels and problem type for the task. */
+export function configForTask(
+  config: ModelConfig,
+  task: TaskKind,
+  labels: LabelSet | null,
+): ModelConfig {
+  const updated = { ...config };
+  if (labels) {
+    updated.id2label = Object.fromEntries(labels.names.map((name, id) => [id, name]));
+    updated.label2id = Object.fromEntries(labels.names.map((name, id) => [name, id]));
+    updated.numLabels = labels.size;
+  }
+  if (task === "regression") {
+    updated.id2label = { 0: "LABEL_0" };
+    updated.label2id = { LABEL_0: 0 };
+    updated.numLabels = 1;
+    updated.problemType = "regression";
+  } else if (task === "text-classification") {
+    updated.problemType = "single_label_classification";
+  }
+  return updated;
 }
