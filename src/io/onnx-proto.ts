@@ -31,7 +31,7 @@ export function encodeModelProto(model: Record<string, unknown>): Uint8Array {
   return type.encode(type.fromObject(model)).finish();
 }
 
-/** Protobuf bytes of a ModelProto back as a plain object (for tests and --verify). */
+/** Protobuf bytes of a ModelProto back as a plain object (to inspect a graph). */
 export function decodeModelProto(bytes: Uint8Array): Record<string, unknown> {
   const type = modelProto();
   return type.toObject(type.decode(bytes), { longs: Number, bytes: Uint8Array }) as Record<

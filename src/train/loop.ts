@@ -3,7 +3,7 @@
 // step's time under a time budget), gradient accumulation, clipping, the AdamW step, evaluation
 // with the best model kept and early stopping, crash-safe checkpoints and exact resume (refused
 // when the settings that fix the run changed) through a RunStore. A task brings only its batches
-// and its step. No Node module here: the loop runs in a browser too.
+// and its step. No Node module here, so that the loop can run in a browser too.
 
 import { UserError } from "../errors.js";
 import { Rng } from "../models/rng.js";
@@ -48,8 +48,8 @@ export interface LoopTask<Batch> {
 }
 
 /**
- * Where a run keeps what it makes: checkpoints, the evaluation log and the resulting model. On
- * disk, run-store.ts's folderStore; in a browser, memoryStore (the model only).
+ * Where a run keeps what it makes: checkpoints, the evaluation log and the resulting model (on
+ * disk: run-store.ts's folderStore), so that the loop itself needs no file system.
  */
 export interface RunStore {
   /** Names the place in messages. */
@@ -60,19 +60,6 @@ export interface RunStore {
   evaluation(record: Record<string, number>): void;
   /** Writes the run's model (the best so far, or the last) with `writeModel`. */
   result(writeModel: (dir: string) => void): void;
-}
-
-/** A store that keeps no checkpoints nor log: `writeModel` is called with "" for the result. */
-export function memoryStore(): RunStore {
-  return {
-    where: "memory",
-    begin() {},
-    checkpoint() {},
-    evaluation() {},
-    result(writeModel) {
-      writeModel("");
-    },
-  };
 }
 
 export interface LoopOptions {

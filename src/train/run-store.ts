@@ -7,7 +7,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { removeIncompleteCheckpoints, writeCheckpoint } from "./checkpoint.js";
 import type { RunStore } from "./loop.js";
 
-export const EVAL_LOG_FILE = "eval_log.jsonl";
+const EVAL_LOG_FILE = "eval_log.jsonl";
 
 /** Keeps only the evaluations a resumed run has already made (a killed run may have logged more). */
 function trimEvalLog(path: string, step: number): void {
