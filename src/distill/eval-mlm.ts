@@ -3,7 +3,7 @@
 
 import { Rng } from "../models/rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { IGNORE_INDEX, Masker, type PackedRows } from "./mlm-data.js";
+import { IGNORE_INDEX, Masker, type PackedRows, packCorpus, readCorpusLines } from "./mlm-data.js";
 import type { RowMaskedLM } from "./row-mlm.js";
 
 export interface MlmScore {
@@ -31,6 +31,17 @@ export function maskForEvaluation(rows: PackedRows, tokenizer: Tokenizer, seed =
   const masker = Masker.forTokenizer(tokenizer, 0.15);
   const masked = masker.mask(rows.ids, tokenizer.padTokenId, new Rng(seed));
   return { ...masked, count: rows.count, seqLen: rows.seqLen };
+}
+
+/** A corpus file (readCorpusLines) packed into rows of `seqLen` and masked for evaluation. */
+export function corpusForEvaluation(
+  path: string,
+  tokenizer: Tokenizer,
+  seqLen: number,
+  options: { textField?: string; seed?: number } = {},
+): MaskedRows {
+  const rows = packCorpus(readCorpusLines(path, options.textField), tokenizer, seqLen);
+  return maskForEvaluation(rows, tokenizer, options.seed);
 }
 
 export function evaluateMlm(model: RowMaskedLM, data: MaskedRows, batchSize = 32): MlmScore {

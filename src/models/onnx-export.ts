@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import { loadConfig, saveConfig } from "../io/config.js";
+import { saveConfig } from "../io/config.js";
 import { encodeModelProto } from "../io/onnx-proto.js";
 import { copyTokenizerFiles, loadTokenizer, saveTokenizer } from "../tokenizer/files.js";
 import { loadModel } from "./index.js";
@@ -86,8 +86,7 @@ export function exportOnnx(
     files.quantized = join(outDir, "onnx", "model_quantized.onnx");
     writeOnnxFile(files.quantized, onnxGraph(int8, opset).model, externalAbove);
   }
-  const config = loadConfig(modelDir);
-  saveConfig({ ...config, architectures: [float.architecture] }, outDir);
+  saveConfig({ ...float.config, architectures: [float.architecture] }, outDir);
   const tokenizer = ["tokenizer.json", "vocab.txt"].some((name) =>
     existsSync(join(modelDir, name)),
   );

@@ -15,7 +15,8 @@ import type { Parameter } from "./types.js";
 /** The opsets written: 17 and later have LayerNormalization; 14-16 get it spelt out. */
 export const ONNX_OPSETS = { min: 14, max: 23, default: 17 };
 
-type Attribute = number | number[] | string;
+/** An int (a number), ints, a string, or a float (`{ float }`). */
+type Attribute = number | number[] | string | { float: number };
 
 interface Initializer {
   name: string;
@@ -49,9 +50,8 @@ class GraphBuilder {
     const attribute = Object.entries(attributes).map(([name, value]) => {
       if (typeof value === "string") return { name, type: 3, s: new TextEncoder().encode(value) };
       if (Array.isArray(value)) return { name, type: 7, ints: value };
-      return Number.isInteger(value) && name !== "epsilon" && name !== "alpha"
-        ? { name, type: 2, i: value }
-        : { name, type: 1, f: value };
+      if (typeof value === "object") return { name, type: 1, f: value.float };
+      return { name, type: 2, i: value };
     });
     this.nodes.push({ op_type: op, name: names[0], input: inputs, output: names, attribute });
     return names;
@@ -160,7 +160,10 @@ class OnnxWriter {
     const scale = this.g.floats(`${prefix}.weight`, weight.shape, weight.data);
     const bias = this.g.floats(`${prefix}.bias`, weight.shape, this.param(`${prefix}.bias`).data);
     if (this.g.opset >= 17) {
-      return this.g.op("LayerNormalization", [x, scale, bias], { axis: -1, epsilon: eps });
+      return this.g.op("LayerNormalization", [x, scale, bias], {
+        axis: -1,
+        epsilon: { float: eps },
+      });
     }
     const mean = this.g.op("ReduceMean", [x], { axes: [-1] });
     const centred = this.g.op("Sub", [x, mean]);

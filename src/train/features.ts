@@ -189,7 +189,7 @@ export function encodeDataset(file: DataFile, tokenizer: Tokenizer, settings: En
         const encodings = (choices as string[]).map((choice) =>
           tokenizer.encode(question, choice, { maxLength, truncation: true }),
         );
-        cut(encodings.find((encoding) => encoding.truncated) ?? encodings[0]);
+        if (encodings.some((encoding) => encoding.truncated)) truncatedRows++;
         const sequences = encodings.map(sequence);
         add({ example, sequences, label: Number(label) });
         break;

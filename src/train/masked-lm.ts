@@ -64,6 +64,8 @@ export function pretrainMaskedLm(
   const hidden = model.config.hiddenSize;
   const order = new RowSchedule(rows, batch, options.seed);
   const evalRows = data.eval;
+  // The head adds its gradient into this buffer: zeroed every step, allocated once.
+  const dHidden = new Float32Array(batch * seq * hidden);
   return runLoop(
     {
       model,
@@ -84,7 +86,8 @@ export function pretrainMaskedLm(
         const { logits } = model.forward(inputs, at, { train: true, dropoutSeed: rng.uint32() });
         const labels = Int32Array.from(predicted, (r) => masked.labels[r]);
         const loss = crossEntropyLoss(logits, labels, at.length, vocab);
-        model.backward(loss.grad, new Float32Array(batch * seq * hidden));
+        dHidden.fill(0);
+        model.backward(loss.grad, dHidden);
         return { loss: loss.loss, parts: {}, examples: batch, tokens: batch * seq };
       },
       evaluate: evalRows ? () => maskedLmMetrics(model, evalRows, batch) : null,

@@ -9,8 +9,7 @@ import {
   measureSpeed,
   weightBytes,
 } from "../../distill/compare.js";
-import { evaluateMlm, maskForEvaluation } from "../../distill/eval-mlm.js";
-import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
+import { corpusForEvaluation, evaluateMlm } from "../../distill/eval-mlm.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
@@ -153,10 +152,7 @@ export const compare: Command = {
     });
     if (values.corpus) {
       const tokenizer = loadTokenizer(teacherDir);
-      const masked = maskForEvaluation(
-        packCorpus(readCorpusLines(values.corpus), tokenizer, 128),
-        tokenizer,
-      );
+      const masked = corpusForEvaluation(values.corpus, tokenizer, 128);
       const accuracy = columns(
         (dir, dtype) =>
           evaluateMlm(

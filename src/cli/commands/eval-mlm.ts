@@ -1,8 +1,7 @@
 // `distilbert eval-mlm`: masked-token accuracy and loss of a masked-LM model.
 
 import { parseArgs } from "node:util";
-import { evaluateMlm, type MaskedRows, maskForEvaluation } from "../../distill/eval-mlm.js";
-import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
+import { corpusForEvaluation, evaluateMlm, type MaskedRows } from "../../distill/eval-mlm.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
@@ -102,12 +101,10 @@ export const evalMlm: Command = {
     let data: MaskedRows;
     if (values.corpus) {
       const tokenizer = loadTokenizer(modelDir);
-      const rows = packCorpus(
-        readCorpusLines(values.corpus),
-        tokenizer,
-        positiveInt("seq-len", values["seq-len"]) ?? 128,
-      );
-      data = maskForEvaluation(rows, tokenizer, Number(values.seed ?? 0));
+      const seqLen = positiveInt("seq-len", values["seq-len"]) ?? 128;
+      data = corpusForEvaluation(values.corpus, tokenizer, seqLen, {
+        seed: Number(values.seed ?? 0),
+      });
     } else {
       data = readMaskedRows(values.inputs as string);
       const vocab = model.config.vocabSize;

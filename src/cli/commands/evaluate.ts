@@ -2,8 +2,7 @@
 // `train --eval` reports, from the same code, with the same field options.
 
 import { parseArgs } from "node:util";
-import { maskForEvaluation } from "../../distill/eval-mlm.js";
-import { packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
+import { corpusForEvaluation } from "../../distill/eval-mlm.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
@@ -89,9 +88,11 @@ async function run(args: string[]): Promise<number> {
   const tokenizer = loadTokenizer(modelDir);
   let metrics: Record<string, number>;
   if (task === "masked-lm") {
-    const rows = packCorpus(readCorpusLines(dataPath, values["text-field"]), tokenizer, maxLength);
+    const rows = corpusForEvaluation(dataPath, tokenizer, maxLength, {
+      textField: values["text-field"],
+    });
     const model = RowMaskedLM.create(config, Checkpoint.open(modelDir), backend, modelDir, dtype);
-    metrics = maskedLmMetrics(model, maskForEvaluation(rows, tokenizer), batchSize);
+    metrics = maskedLmMetrics(model, rows, batchSize);
   } else {
     const file = readDataFile(dataPath);
     const fields = taskFields(task, values);

@@ -2,7 +2,7 @@
 // folder with the best model and resumable checkpoints.
 
 import { parseArgs } from "node:util";
-import { maskForEvaluation } from "../../distill/eval-mlm.js";
+import { corpusForEvaluation } from "../../distill/eval-mlm.js";
 import { Masker, packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
@@ -18,7 +18,7 @@ import {
 } from "../../train/checkpoint.js";
 import { readDataFile } from "../../train/data.js";
 import { encodeDataset, trainingLabelSet } from "../../train/features.js";
-import type { LoopOptions } from "../../train/loop.js";
+import type { LoopOptions, LoopResult } from "../../train/loop.js";
 import { MASKED_LM, pretrainMaskedLm, saveMaskedLm } from "../../train/masked-lm.js";
 import { prepareModel } from "../../train/model-setup.js";
 import { createReporter, type Reporter } from "../../train/progress.js";
@@ -215,15 +215,7 @@ async function prepareRun(values: Values, metrics: readonly string[], defaultMet
   return run;
 }
 
-function finished(
-  run: Run,
-  result: {
-    steps: unknown[];
-    trainSeconds: number;
-    bestMetric: number | null;
-    bestStep: number | null;
-  },
-) {
+function finished(run: Run, result: LoopResult) {
   const best =
     result.bestMetric === null
       ? ""
@@ -287,10 +279,7 @@ async function pretrain(values: Values): Promise<number> {
   }
   const rows = packCorpus(readCorpusLines(run.trainPath, textField), tokenizer, run.maxLength);
   const evalRows = values.eval
-    ? maskForEvaluation(
-        packCorpus(readCorpusLines(values.eval, textField), tokenizer, run.maxLength),
-        tokenizer,
-      )
+    ? corpusForEvaluation(values.eval, tokenizer, run.maxLength, { textField })
     : null;
   const weightsDir = resume?.dir ?? run.modelDir;
   const config = loadConfig(run.modelDir);
