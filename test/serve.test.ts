@@ -406,8 +406,8 @@ describe("serve: timeouts, deadline, API key, shutdown", () => {
   let url: string;
   let port: number;
 
-  before(async () => {
-    ({ server, url } = await start({
+  const startLimited = () =>
+    start({
       models: [{ tasks: ["feature-extraction"] }],
       limits: {
         headersTimeoutMs: 400,
@@ -416,7 +416,10 @@ describe("serve: timeouts, deadline, API key, shutdown", () => {
         shutdownTimeoutMs: 300,
       },
       apiKey: "secret",
-    }));
+    });
+
+  before(async () => {
+    ({ server, url } = await startLimited());
     port = Number(new URL(url).port);
   });
   after(() => server.close());
@@ -456,8 +459,12 @@ describe("serve: timeouts, deadline, API key, shutdown", () => {
   });
 
   test("close() with a stalled client: stops within the shutdown timeout", async () => {
-    const accepted = new Promise((resolve) => server.server.once("connection", resolve));
-    const socket = connect(port, "127.0.0.1", () =>
+    // A server of its own: the deadline test's dropped request may still hold the shared one's
+    // worker in a batch, which close() lets finish.
+    const own = await startLimited();
+    const ownPort = Number(new URL(own.url).port);
+    const accepted = new Promise((resolve) => own.server.server.once("connection", resolve));
+    const socket = connect(ownPort, "127.0.0.1", () =>
       socket.write("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"),
     );
     // Read what comes back (a paused socket never sees the server close it).
@@ -465,7 +472,7 @@ describe("serve: timeouts, deadline, API key, shutdown", () => {
     const closed = new Promise((resolve) => socket.on("close", resolve));
     await accepted;
     const started = Date.now();
-    await server.close();
+    await own.server.close();
     await closed;
     assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
   });
