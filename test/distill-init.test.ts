@@ -3,10 +3,11 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { defaultTeacherLayers, initStudent, saveWeights } from "../src/distill/init-student.js";
+import { defaultTeacherLayers, initStudent } from "../src/distill/init-student.js";
 import { UserError } from "../src/errors.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
+import { saveWeights } from "../src/models/index.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";
 const EXPECTED = "test/fixtures/models/distill-student-init";

@@ -3,17 +3,19 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { initStudent, saveWeights, weightSource } from "../src/distill/init-student.js";
+import { initStudent, weightSource } from "../src/distill/init-student.js";
 import { DEFAULT_LOSS_WEIGHTS } from "../src/distill/losses.js";
 import { Masker, type PackedRows } from "../src/distill/mlm-data.js";
 import { distillMlm, type MlmDistillOptions } from "../src/distill/mlm-distill.js";
 import { RowMaskedLM } from "../src/distill/row-mlm.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
+import { saveWeights } from "../src/models/index.js";
 import { Rng } from "../src/models/rng.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { silentReporter } from "../src/train/progress.js";
+import { folderStore } from "../src/train/run-store.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";
 const [PAD, CLS, SEP, MASK] = [0, 1, 2, 3];
@@ -64,7 +66,7 @@ function options(outDir: string): MlmDistillOptions {
     saveEvery: 2,
     loss: DEFAULT_LOSS_WEIGHTS,
     mlmSmoothing: 0,
-    outDir,
+    store: folderStore(outDir),
   };
 }
 

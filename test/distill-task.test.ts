@@ -3,16 +3,17 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { initStudent, saveWeights, weightSource } from "../src/distill/init-student.js";
+import { initStudent, weightSource } from "../src/distill/init-student.js";
 import { distillClassifier } from "../src/distill/task-distill.js";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
-import { createModel, loadModel } from "../src/models/index.js";
+import { createModel, loadModel, saveWeights } from "../src/models/index.js";
 import { Rng } from "../src/models/rng.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import type { Feature } from "../src/train/features.js";
 import { silentReporter } from "../src/train/progress.js";
+import { folderStore } from "../src/train/run-store.js";
 
 const TEACHER = "test/fixtures/models/distilbert-seqcls";
 
@@ -56,7 +57,7 @@ test("task-specific distillation: a classifier student learns the teacher's pred
       alphaHard: 0,
       seed: 1,
       saveEvery: null,
-      outDir: out,
+      store: folderStore(out),
     },
     (dir) => saveWeights(init.config, new Map(student.parameters.map((p) => [p.name, p])), dir),
     silentReporter,
@@ -91,7 +92,7 @@ test("a task distillation resumed from its checkpoint continues bit for bit", ()
     alphaHard: 1,
     seed: 2,
     saveEvery: 3,
-    outDir,
+    store: folderStore(outDir),
   });
   const run = (
     student: ReturnType<typeof createModel>,

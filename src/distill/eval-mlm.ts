@@ -3,7 +3,7 @@
 
 import { Rng } from "../models/rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { IGNORE_INDEX, Masker, type PackedRows, packCorpus, readCorpusLines } from "./mlm-data.js";
+import { IGNORE_INDEX, Masker, type PackedRows, packCorpus } from "./mlm-data.js";
 import type { RowMaskedLM } from "./row-mlm.js";
 
 export interface MlmScore {
@@ -33,15 +33,14 @@ export function maskForEvaluation(rows: PackedRows, tokenizer: Tokenizer, seed =
   return { ...masked, count: rows.count, seqLen: rows.seqLen };
 }
 
-/** A corpus file (readCorpusLines) packed into rows of `seqLen` and masked for evaluation. */
+/** A corpus's texts packed into rows of `seqLen` and masked for evaluation. */
 export function corpusForEvaluation(
-  path: string,
+  lines: string[],
   tokenizer: Tokenizer,
   seqLen: number,
-  options: { textField?: string; seed?: number } = {},
+  seed = 0,
 ): MaskedRows {
-  const rows = packCorpus(readCorpusLines(path, options.textField), tokenizer, seqLen);
-  return maskForEvaluation(rows, tokenizer, options.seed);
+  return maskForEvaluation(packCorpus(lines, tokenizer, seqLen), tokenizer, seed);
 }
 
 export function evaluateMlm(model: RowMaskedLM, data: MaskedRows, batchSize = 32): MlmScore {

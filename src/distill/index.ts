@@ -14,7 +14,6 @@ export {
   initStudent,
   type StudentOptions,
   type StudentWeights,
-  saveWeights,
   weightSource,
 } from "./init-student.js";
 export {
@@ -25,12 +24,12 @@ export {
   distillLoss,
 } from "./losses.js";
 export {
+  corpusLines,
   type MaskedBatch,
   Masker,
   type MaskingOptions,
   type PackedRows,
   packCorpus,
-  readCorpusLines,
   specialIdsOf,
   tokenCounts,
 } from "./mlm-data.js";

@@ -3,20 +3,11 @@
 // chosen teacher layer, so the student starts close to the teacher instead of from noise.
 
 import { UserError } from "../errors.js";
-import { type ModelConfig, parseConfig } from "../io/config.js";
-import type { Checkpoint, TensorToWrite } from "../io/safetensors.js";
-import {
-  architectureKeys,
-  DISTILBERT_KEYS,
-  type SaveOptions,
-  type WeightSource,
-  writeModelFolder,
-} from "../models/index.js";
-
-export interface Tensor {
-  shape: number[];
-  data: Float32Array;
-}
+import { type ModelConfig, parseConfig } from "../io/config-format.js";
+import type { Checkpoint } from "../io/safetensors-format.js";
+import { architectureKeys, type WeightSource } from "../models/create.js";
+import { DISTILBERT_KEYS } from "../models/distilbert.js";
+import type { Tensor } from "../models/folder-format.js";
 
 /** The student as weights under DistilBERT's Hugging Face keys, with its config. */
 export interface StudentWeights {
@@ -168,21 +159,6 @@ export function initStudent(
     copy("classifier", "classifier");
   }
   return { config: studentConfig(teacherConfig, layers, head), weights, teacherLayers };
-}
-
-/** Writes the weights (as float32 or float16) as a model folder (writeModelFolder). */
-export function saveWeights(
-  config: ModelConfig,
-  weights: Map<string, Tensor>,
-  dir: string,
-  options: SaveOptions = {},
-): void {
-  const tensors: Record<string, TensorToWrite> = {};
-  for (const name of [...weights.keys()].sort()) {
-    const { shape, data } = weights.get(name) as Tensor;
-    tensors[name] = { dtype: options.dtype ?? "F32", shape, data };
-  }
-  writeModelFolder(dir, config, tensors, options);
 }
 
 /** The weights as a source models can be created from. */

@@ -3,8 +3,7 @@
 // decay, Adam's epsilon 1e-6 (not PyTorch's 1e-8), no decay on biases and LayerNorms, one batch
 // per step, and the last model as the result (evaluation comes after, by `compare`).
 
-import type { LoopOptions } from "../train/loop.js";
-import { folderStore } from "../train/run-store.js";
+import type { LoopOptions, RunStore } from "../train/loop.js";
 
 export interface DistillRunOptions {
   lr: number;
@@ -13,7 +12,8 @@ export interface DistillRunOptions {
   maxGradNorm: number;
   seed: number;
   saveEvery: number | null;
-  outDir: string;
+  /** Where the run keeps its checkpoints and model (run-store.ts folderStore on disk). */
+  store: RunStore;
 }
 
 /** The loop's options for a distillation of `length` (epochs, steps or a time budget). */
@@ -36,6 +36,6 @@ export function distillLoopOptions(
     earlyStopping: null,
     metric: "loss",
     saveEvery: options.saveEvery,
-    store: folderStore(options.outDir),
+    store: options.store,
   };
 }

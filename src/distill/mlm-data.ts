@@ -4,12 +4,10 @@
 // (probability proportional to count^-smoothing), and of those 80% become [MASK], 10% a random
 // token and 10% stay as they are.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { Rng } from "../models/rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { readDataFile } from "../train/data.js";
-import { rowError } from "../train/data-format.js";
+import { parseDataFile, rowError } from "../train/data-format.js";
 
 export const IGNORE_INDEX = -100;
 
@@ -22,30 +20,24 @@ export interface PackedRows {
 
 /**
  * A corpus's texts: one a line, or with a .jsonl or .csv name one a row, in its `textField`.
- * Blank texts are skipped.
+ * Blank texts are skipped. `name` is the file's name (its extension picks the format) or path.
  */
-export function readCorpusLines(path: string, textField = "text"): string[] {
+export function corpusLines(text: string, name: string, textField = "text"): string[] {
   let lines: string[];
-  if (/\.(jsonl|csv)$/i.test(path)) {
-    const file = readDataFile(path);
+  if (/\.(jsonl|csv)$/i.test(name)) {
+    const file = parseDataFile(text, name);
     lines = file.rows.map((row) => {
-      const text = row.fields[textField];
-      if (typeof text !== "string") {
+      const value = row.fields[textField];
+      if (typeof value !== "string") {
         throw rowError(file, row, `no text in '${textField}' (name the field with --text-field)`);
       }
-      return text;
+      return value;
     });
   } else {
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (error) {
-      throw new UserError(`cannot read the corpus ${path}: ${(error as Error).message}`);
-    }
     lines = text.split(/\r?\n/);
   }
   lines = lines.filter((line) => line.trim().length > 0);
-  if (lines.length === 0) throw new UserError(`the corpus ${path} has no text: one text a line`);
+  if (lines.length === 0) throw new UserError(`the corpus ${name} has no text: one text a line`);
   return lines;
 }
 

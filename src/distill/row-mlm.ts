@@ -3,15 +3,12 @@
 // and in a small model the projection onto a 30k vocabulary is most of the work: the encoder runs
 // as the base model, and the same masked-LM head as the full model runs on the gathered rows.
 
-import type { ModelConfig } from "../io/config.js";
+import type { ModelConfig } from "../io/config-format.js";
+import { architectureKeys, createModel, type WeightSource } from "../models/create.js";
+import type { Tensor } from "../models/folder-format.js";
 import { MaskedLMHead } from "../models/heads.js";
-import {
-  architectureKeys,
-  createModel,
-  type TransformerModel,
-  type WeightSource,
-} from "../models/index.js";
 import { BufferPool } from "../models/layers.js";
+import type { TransformerModel } from "../models/model.js";
 import type {
   ForwardOptions,
   ModelDtype,
@@ -21,7 +18,6 @@ import type {
 } from "../models/types.js";
 import { makeLinear, makeNorm, ParameterFactory } from "../models/weights.js";
 import type { Backend } from "../tensor/backend.js";
-import type { Tensor } from "./init-student.js";
 
 export interface RowOutputs {
   /** [batch * seq, hidden]: a view valid until the next forward. */

@@ -282,3 +282,16 @@ export function parseConfigText(text: string, source: string): ModelConfig {
   }
   return parseConfig(json, source);
 }
+
+/**
+ * config.json's text; `weightsDtype` records the stored weights' dtype under transformers' key
+ * `dtype` (replacing an older `torch_dtype`).
+ */
+export function configFileText(config: ModelConfig, weightsDtype?: "F32" | "F16"): string {
+  const json = configToJSON(config);
+  if (weightsDtype) {
+    delete json.torch_dtype;
+    json.dtype = weightsDtype === "F16" ? "float16" : "float32";
+  }
+  return `${JSON.stringify(json, null, 2)}\n`;
+}

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { configToJSON, type ModelConfig, parseConfigText } from "./config-format.js";
+import { configFileText, type ModelConfig, parseConfigText } from "./config-format.js";
 
 export * from "./config-format.js";
 
@@ -20,15 +20,7 @@ export function loadConfig(dir: string): ModelConfig {
   return parseConfigText(text, path);
 }
 
-/**
- * Writes DIR/config.json atomically; `weightsDtype` records the stored weights' dtype under
- * transformers' key `dtype` (replacing an older `torch_dtype`).
- */
+/** Writes DIR/config.json atomically (configFileText). */
 export function saveConfig(config: ModelConfig, dir: string, weightsDtype?: "F32" | "F16"): void {
-  const json = configToJSON(config);
-  if (weightsDtype) {
-    delete json.torch_dtype;
-    json.dtype = weightsDtype === "F16" ? "float16" : "float32";
-  }
-  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileAtomic(join(dir, "config.json"), configFileText(config, weightsDtype));
 }

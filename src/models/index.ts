@@ -3,16 +3,23 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig, type ModelConfig, saveConfig } from "../io/config.js";
-import { int8QuantizationConfig } from "../io/quantization-config.js";
-import { Checkpoint, type TensorToWrite, writeSafetensors } from "../io/safetensors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { loadConfig, type ModelConfig } from "../io/config.js";
+import { Checkpoint, type TensorToWrite } from "../io/safetensors.js";
 import type { Backend } from "../tensor/backend.js";
 import { ReferenceBackend } from "../tensor/reference.js";
 import { copyTokenizerFiles } from "../tokenizer/files.js";
 import { createModel } from "./create.js";
+import {
+  checkpointTensors,
+  modelFolderFiles,
+  savedConfig,
+  type Tensor,
+  type WeightsDtype,
+  weightTensors,
+} from "./folder-format.js";
 import type { TransformerModel } from "./model.js";
 import type { HeadKind, Model, ModelDtype } from "./types.js";
-import { scaleKey } from "./weights.js";
 
 export {
   architectureKeys,
@@ -22,6 +29,14 @@ export {
   headOfConfig,
   type WeightSource,
 } from "./create.js";
+export {
+  CHECKPOINT_METADATA,
+  checkpointTensors,
+  modelFolderFiles,
+  savedConfig,
+  type Tensor,
+  weightTensors,
+} from "./folder-format.js";
 
 export interface LoadOptions {
   /** Default: the reference backend. */
@@ -44,36 +59,9 @@ export function loadModel(dir: string, options: LoadOptions = {}): TransformerMo
   });
 }
 
-/**
- * The model's weights as saveModel writes them, under their checkpoint keys: int8 weights as I8
- * beside their `_scale` tensors, the rest in `dtype` (default F32).
- */
-export function checkpointTensors(
-  model: Model,
-  dtype: "F32" | "F16" = "F32",
-): Record<string, TensorToWrite> {
-  const tensors: Record<string, TensorToWrite> = {};
-  for (const param of model.parameters) {
-    if (param.int8) {
-      tensors[param.name] = { dtype: "I8", shape: param.shape, data: param.int8.values };
-      tensors[scaleKey(param.name)] = {
-        dtype: "F32",
-        shape: [param.int8.rows, 1],
-        data: param.int8.scales,
-      };
-    } else {
-      tensors[param.name] = { dtype, shape: param.shape, data: param.data };
-    }
-  }
-  return tensors;
-}
-
-/** The safetensors metadata transformers writes (and expects) in model.safetensors. */
-export const CHECKPOINT_METADATA = { format: "pt" };
-
 export interface SaveOptions {
   /** Weights' dtype on disk; default F32. */
-  dtype?: "F32" | "F16";
+  dtype?: WeightsDtype;
   /** Copy the tokenizer files of this folder beside the model. */
   tokenizerFrom?: string;
 }
@@ -89,27 +77,35 @@ export function writeModelFolder(
   options: SaveOptions = {},
 ): void {
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, "model.safetensors"), tensors, CHECKPOINT_METADATA);
-  saveConfig(config, dir, options.dtype ?? "F32");
+  for (const [name, contents] of Object.entries(modelFolderFiles(config, tensors, options.dtype))) {
+    writeFileAtomic(join(dir, name), contents);
+  }
   if (options.tokenizerFrom !== undefined) copyTokenizerFiles(options.tokenizerFrom, dir);
 }
 
-/**
- * Writes the model's folder (writeModelFolder), config.json's `architectures` set to the model's.
- * Int8 weights are written as I8 with their scales, and config.json's quantization_config says so
- * (io/quantization-config.ts).
- */
+/** Writes the model's folder (writeModelFolder) with its savedConfig and checkpointTensors. */
 export function saveModel(
   model: Model,
   config: ModelConfig,
   dir: string,
   options: SaveOptions = {},
 ): void {
-  const raw = { ...config.raw };
-  if (model.dtype === "int8") raw.quantization_config = int8QuantizationConfig();
-  else delete raw.quantization_config;
-  const saved = { ...config, raw, architectures: [model.architecture] };
-  writeModelFolder(dir, saved, checkpointTensors(model, options.dtype), options);
+  writeModelFolder(
+    dir,
+    savedConfig(model, config),
+    checkpointTensors(model, options.dtype),
+    options,
+  );
+}
+
+/** Writes loose weights (weightTensors) as a model folder (writeModelFolder). */
+export function saveWeights(
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  dir: string,
+  options: SaveOptions = {},
+): void {
+  writeModelFolder(dir, config, weightTensors(weights, options.dtype), options);
 }
 
 export { BERT_ARCHITECTURES } from "./bert.js";

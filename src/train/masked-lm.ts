@@ -5,9 +5,9 @@
 // train/loop.ts; evaluation is masked-token accuracy and loss on fixed masks (distill/eval-mlm.ts).
 
 import { evaluateMlm, type MaskedRows } from "../distill/eval-mlm.js";
-import { saveWeights } from "../distill/init-student.js";
 import { type Masker, type PackedRows, RowSchedule } from "../distill/mlm-data.js";
 import type { RowMaskedLM } from "../distill/row-mlm.js";
+import { saveWeights } from "../models/index.js";
 import { crossEntropyLoss, IGNORE_INDEX } from "../models/losses.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import { type LoopOptions, type LoopResult, runLoop } from "./loop.js";

@@ -17,7 +17,7 @@ import { Checkpoint } from "../../io/safetensors.js";
 import { loadModel, type ModelDtype } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
-import { readDataFile } from "../../train/data.js";
+import { readCorpusLines, readDataFile } from "../../train/data.js";
 import { evaluate } from "../../train/evaluate.js";
 import { encodeDataset } from "../../train/features.js";
 import { LabelSet } from "../../train/labels.js";
@@ -152,7 +152,7 @@ export const compare: Command = {
     });
     if (values.corpus) {
       const tokenizer = loadTokenizer(teacherDir);
-      const masked = corpusForEvaluation(values.corpus, tokenizer, 128);
+      const masked = corpusForEvaluation(readCorpusLines(values.corpus), tokenizer, 128);
       const accuracy = columns(
         (dir, dtype) =>
           evaluateMlm(

@@ -3,16 +3,16 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { initStudent, saveWeights, weightSource } from "../../distill/init-student.js";
+import { initStudent, weightSource } from "../../distill/init-student.js";
 import { DEFAULT_LOSS_WEIGHTS, type DistillLossWeights } from "../../distill/losses.js";
-import { Masker, packCorpus, readCorpusLines, tokenCounts } from "../../distill/mlm-data.js";
+import { Masker, packCorpus, tokenCounts } from "../../distill/mlm-data.js";
 import { distillMlm } from "../../distill/mlm-distill.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { distillClassifier } from "../../distill/task-distill.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
-import { createModel, loadModel, saveModel } from "../../models/index.js";
+import { createModel, loadModel, saveModel, saveWeights } from "../../models/index.js";
 import type { Backend } from "../../tensor/backend.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import {
@@ -20,11 +20,12 @@ import {
   readCheckpoint,
   resolveCheckpoint,
 } from "../../train/checkpoint.js";
-import { readDataFile } from "../../train/data.js";
+import { readCorpusLines, readDataFile } from "../../train/data.js";
 import { evaluate } from "../../train/evaluate.js";
 import { encodeDataset } from "../../train/features.js";
 import { LabelSet } from "../../train/labels.js";
 import { createReporter } from "../../train/progress.js";
+import { folderStore } from "../../train/run-store.js";
 import type { Command } from "../commands.js";
 import {
   backendFrom,
@@ -284,7 +285,7 @@ async function run(args: string[]): Promise<number> {
     saveEvery: positiveInt("save-every", values["save-every"]),
     loss,
     mlmSmoothing: smoothing,
-    outDir,
+    store: folderStore(outDir),
   };
   const result = distillMlm(
     teacher,
@@ -309,7 +310,7 @@ async function run(args: string[]): Promise<number> {
     tokensPerStep: options.batchSize * seqLen,
     backend: backend.name,
     threads: backend.threads,
-    options: { ...options, loss: undefined, ...loss, outDir: undefined },
+    options: { ...options, loss: undefined, ...loss, store: undefined },
     lastLosses: { total: mean("total"), ce: mean("ce"), mlm: mean("mlm"), cos: mean("cos") },
   };
   writeFileSync(join(outDir, "distill_summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
@@ -386,7 +387,7 @@ async function distillTextClassifier(values: Values, context: TaskContext): Prom
       alphaHard: context.loss.alphaMlm,
       seed: context.seed,
       saveEvery: positiveInt("save-every", values["save-every"]),
-      outDir,
+      store: folderStore(outDir),
     },
     writeFolder,
     reporter,

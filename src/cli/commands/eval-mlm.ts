@@ -7,6 +7,7 @@ import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint, SafetensorsFile } from "../../io/safetensors.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
+import { readCorpusLines } from "../../train/data.js";
 import type { Command } from "../commands.js";
 import { backendFrom, DTYPE_HELP, dtypeChoice, positiveInt, required } from "../options.js";
 
@@ -102,9 +103,12 @@ export const evalMlm: Command = {
     if (values.corpus) {
       const tokenizer = loadTokenizer(modelDir);
       const seqLen = positiveInt("seq-len", values["seq-len"]) ?? 128;
-      data = corpusForEvaluation(values.corpus, tokenizer, seqLen, {
-        seed: Number(values.seed ?? 0),
-      });
+      data = corpusForEvaluation(
+        readCorpusLines(values.corpus),
+        tokenizer,
+        seqLen,
+        Number(values.seed ?? 0),
+      );
     } else {
       data = readMaskedRows(values.inputs as string);
       const vocab = model.config.vocabSize;

@@ -9,7 +9,7 @@ import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
 import { loadModel } from "../../models/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
-import { readDataFile } from "../../train/data.js";
+import { readCorpusLines, readDataFile } from "../../train/data.js";
 import { evaluate } from "../../train/evaluate.js";
 import { encodeDataset, trainingLabelSet } from "../../train/features.js";
 import { maskedLmMetrics } from "../../train/masked-lm.js";
@@ -88,9 +88,11 @@ async function run(args: string[]): Promise<number> {
   const tokenizer = loadTokenizer(modelDir);
   let metrics: Record<string, number>;
   if (task === "masked-lm") {
-    const rows = corpusForEvaluation(dataPath, tokenizer, maxLength, {
-      textField: values["text-field"],
-    });
+    const rows = corpusForEvaluation(
+      readCorpusLines(dataPath, values["text-field"]),
+      tokenizer,
+      maxLength,
+    );
     const model = RowMaskedLM.create(config, Checkpoint.open(modelDir), backend, modelDir, dtype);
     metrics = maskedLmMetrics(model, rows, batchSize);
   } else {

@@ -2,9 +2,10 @@
 // authors initialised theirs (embeddings, every other layer, the head).
 
 import { parseArgs } from "node:util";
-import { initStudent, saveWeights } from "../../distill/init-student.js";
+import { initStudent } from "../../distill/init-student.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
+import { saveWeights } from "../../models/index.js";
 import type { Command } from "../commands.js";
 import { checkOutDir, intList, positiveInt, required } from "../options.js";
 

@@ -1,6 +1,5 @@
 // `distilbert predict TASK`: one pipeline call from the command line, its output printed as JSON.
 
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
 import { DEFAULT_BATCH_SIZE } from "../../pipelines/base.js";
@@ -15,6 +14,7 @@ import {
 } from "../../pipelines/index.js";
 import { OptionReader } from "../../pipelines/options.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
+import { readCorpusLines } from "../../train/data.js";
 import type { Command } from "../commands.js";
 import { DTYPE_HELP, dtypeChoice } from "../options.js";
 import { answerLines } from "../stdin-lines.js";
@@ -159,18 +159,9 @@ async function searchFunction(
   let index: SemanticSearch;
   if (reader.has("corpus")) {
     const corpusPath = reader.string("corpus", "");
-    let text: string;
-    try {
-      text = readFileSync(corpusPath, "utf8");
-    } catch (error) {
-      throw new UserError(`cannot read the corpus ${corpusPath}: ${(error as Error).message}`);
-    }
     const pooling = reader.string("pooling", "mean") as Pooling;
     index = await SemanticSearch.create(model, { ...load, pooling });
-    index.add(
-      text.split("\n").filter((line) => line.trim() !== ""),
-      reader.int("batch_size", DEFAULT_BATCH_SIZE),
-    );
+    index.add(readCorpusLines(corpusPath), reader.int("batch_size", DEFAULT_BATCH_SIZE));
     index.save(indexPath);
   } else {
     index = await SemanticSearch.load(indexPath, { ...load, model });

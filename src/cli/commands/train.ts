@@ -3,7 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { corpusForEvaluation } from "../../distill/eval-mlm.js";
-import { Masker, packCorpus, readCorpusLines } from "../../distill/mlm-data.js";
+import { Masker, packCorpus } from "../../distill/mlm-data.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
@@ -16,7 +16,7 @@ import {
   readCheckpoint,
   resolveCheckpoint,
 } from "../../train/checkpoint.js";
-import { readDataFile } from "../../train/data.js";
+import { readCorpusLines, readDataFile } from "../../train/data.js";
 import { encodeDataset, trainingLabelSet } from "../../train/features.js";
 import type { LoopOptions, LoopResult } from "../../train/loop.js";
 import { MASKED_LM, pretrainMaskedLm, saveMaskedLm } from "../../train/masked-lm.js";
@@ -279,7 +279,7 @@ async function pretrain(values: Values): Promise<number> {
   }
   const rows = packCorpus(readCorpusLines(run.trainPath, textField), tokenizer, run.maxLength);
   const evalRows = values.eval
-    ? corpusForEvaluation(values.eval, tokenizer, run.maxLength, { textField })
+    ? corpusForEvaluation(readCorpusLines(values.eval, textField), tokenizer, run.maxLength)
     : null;
   const weightsDir = resume?.dir ?? run.modelDir;
   const config = loadConfig(run.modelDir);
