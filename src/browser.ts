@@ -156,6 +156,8 @@ export async function pipeline<T extends Task>(
 export { UserError } from "./errors.js";
 export { configToJSON, type ModelConfig, parseConfig } from "./io/config-format.js";
 export {
+  type DownloadProgress,
+  type FetchOptions,
   type FileContents,
   filesAtUrl,
   filesInMemory,

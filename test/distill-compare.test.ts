@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  comparisonTable,
-  countParameters,
-  measureSpeed,
-  weightBytes,
-} from "../src/distill/compare.js";
+import { countParameters, measureSpeed, weightBytes } from "../src/distill/compare.js";
+import { comparisonTable } from "../src/distill/comparison.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 
 const STUDENT = "test/fixtures/models/distill-student-init";

@@ -14,7 +14,7 @@ import { saveWeights } from "../src/models/index.js";
 import { Rng } from "../src/models/rng.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
-import { silentReporter } from "../src/train/progress.js";
+import { silentReporter } from "../src/train/reporter.js";
 import { folderStore } from "../src/train/run-store.js";
 
 const TEACHER = "test/fixtures/models/bert-mlm";

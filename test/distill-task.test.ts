@@ -12,7 +12,7 @@ import { Rng } from "../src/models/rng.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import type { Feature } from "../src/train/features.js";
-import { silentReporter } from "../src/train/progress.js";
+import { silentReporter } from "../src/train/reporter.js";
 import { folderStore } from "../src/train/run-store.js";
 
 const TEACHER = "test/fixtures/models/distilbert-seqcls";

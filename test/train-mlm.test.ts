@@ -17,7 +17,7 @@ import { loadTokenizer } from "../src/tokenizer/index.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { type MaskedLmOptions, pretrainMaskedLm, saveMaskedLm } from "../src/train/masked-lm.js";
 import { AdamW } from "../src/train/optimizer.js";
-import { silentReporter } from "../src/train/progress.js";
+import { silentReporter } from "../src/train/reporter.js";
 import { folderStore } from "../src/train/run-store.js";
 import { sentimentRows, temporaryDir, tinyModelFolder, writeJsonLines } from "./train-helpers.js";
 

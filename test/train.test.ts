@@ -10,7 +10,7 @@ import { readDataFile } from "../src/train/data.js";
 import { encodeDataset, trainingLabelSet } from "../src/train/features.js";
 import type { StepRecord } from "../src/train/loop.js";
 import { prepareModel } from "../src/train/model-setup.js";
-import type { Reporter } from "../src/train/progress.js";
+import type { Reporter } from "../src/train/reporter.js";
 import { folderStore } from "../src/train/run-store.js";
 import { type TrainerOptions, train } from "../src/train/trainer.js";
 import { sentimentRows, temporaryDir, tinyModelFolder, writeJsonLines } from "./train-helpers.js";

@@ -15,6 +15,7 @@ import { quantize } from "./commands/quantize.js";
 import { serve } from "./commands/serve.js";
 import { tokenize } from "./commands/tokenize.js";
 import { trainCommand } from "./commands/train.js";
+import { web } from "./commands/web.js";
 
 export interface Command {
   /** One line for the command list. */
@@ -41,4 +42,5 @@ export const commands: Record<string, Command> = {
   serve,
   tokenize,
   train: trainCommand,
+  web,
 };

@@ -1,13 +1,14 @@
 // Distillation's public API: student initialisation, the triple loss, masked-LM data, the loops,
 // masked-token evaluation and the teacher/student comparison.
 
+export { countParameters, measureSpeed, weightBytes } from "./compare.js";
 export {
+  type ComparisonRow,
+  comparisonCells,
   comparisonTable,
-  countParameters,
-  measureSpeed,
+  encoderSpeed,
   type Speed,
-  weightBytes,
-} from "./compare.js";
+} from "./comparison.js";
 export { evaluateMlm, type MaskedRows, type MlmScore, maskForEvaluation } from "./eval-mlm.js";
 export {
   defaultTeacherLayers,

@@ -6,7 +6,7 @@
 import { UserError } from "../errors.js";
 import type { LoadedCheckpoint } from "../train/checkpoint.js";
 import { type LoopResult, runLoop } from "../train/loop.js";
-import { type Reporter, silentReporter } from "../train/progress.js";
+import { type Reporter, silentReporter } from "../train/reporter.js";
 import { type DistillRunOptions, distillLoopOptions } from "./loop-options.js";
 import type { DistillLossWeights } from "./losses.js";
 import { type Masker, type PackedRows, RowSchedule } from "./mlm-data.js";

@@ -9,7 +9,7 @@ import { collate, epochBatches } from "../train/batching.js";
 import type { LoadedCheckpoint } from "../train/checkpoint.js";
 import type { Dataset } from "../train/features.js";
 import { type LoopResult, runLoop } from "../train/loop.js";
-import type { Reporter } from "../train/progress.js";
+import type { Reporter } from "../train/reporter.js";
 import { type DistillRunOptions, distillLoopOptions } from "./loop-options.js";
 import { distillLoss } from "./losses.js";
 

@@ -7,7 +7,6 @@
 // Retry-After), 408 headers or body too slow, 503 past the per-request deadline.
 
 import { createServer as createHttpServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { UserError } from "../errors.js";
 import { loadConfig, type ModelConfig } from "../io/config.js";
@@ -15,6 +14,7 @@ import { modelPooling } from "../pipelines/load.js";
 import type { Pooling } from "../pipelines/pooling.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { Batcher, type BatchInput } from "./batcher.js";
+import { listen } from "./listen.js";
 import { Metrics } from "./metrics.js";
 import { BatchError, type ModelSpec, ModelWorker } from "./model-worker.js";
 import { registerRoutes } from "./routes.js";
@@ -169,18 +169,8 @@ export class InferenceServer {
   }
 
   /** Listens; resolves with host:port. */
-  async listen(port: number, host: string): Promise<string> {
-    try {
-      await this.app.listen({ port, host });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-        throw new UserError(`port ${port} on ${host} is in use: pick another with --port`);
-      }
-      throw error;
-    }
-    const address = this.app.server.address() as AddressInfo;
-    const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    return `${shownHost}:${address.port}`;
+  listen(port: number, host: string): Promise<string> {
+    return listen(this.app, port, host);
   }
 
   get server(): Server {

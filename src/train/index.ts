@@ -20,7 +20,8 @@ export {
 export * as metrics from "./metrics.js";
 export { type PreparedModel, prepareModel } from "./model-setup.js";
 export { AdamW, type AdamWOptions, clipGradNorm, excludedFromDecay } from "./optimizer.js";
-export { createReporter, type Reporter } from "./progress.js";
+export { createReporter } from "./progress.js";
+export type { Reporter, StepInfo } from "./reporter.js";
 export { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
 export {
   configForTask,

@@ -11,7 +11,7 @@ import type { Parameter } from "../models/types.js";
 import type { Backend } from "../tensor/backend.js";
 import type { CheckpointContents, LoadedCheckpoint, TrainerState } from "./checkpoint.js";
 import { AdamW, clipGradNorm, scaleGradients } from "./optimizer.js";
-import { type Reporter, silentReporter } from "./progress.js";
+import { type Reporter, silentReporter } from "./reporter.js";
 import { learningRate, type Schedule, type ScheduleKind, warmupStepsFor } from "./schedule.js";
 import { higherIsBetter } from "./tasks.js";
 

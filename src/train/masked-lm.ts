@@ -11,7 +11,7 @@ import { saveWeights } from "../models/index.js";
 import { crossEntropyLoss, IGNORE_INDEX } from "../models/losses.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import { type LoopOptions, type LoopResult, runLoop } from "./loop.js";
-import type { Reporter } from "./progress.js";
+import type { Reporter } from "./reporter.js";
 
 /** The metrics masked-LM evaluation reports, and the one that picks the best model. */
 export const MASKED_LM = { metrics: ["loss", "accuracy", "perplexity"], defaultMetric: "loss" };

@@ -1,35 +1,9 @@
-// Training progress, for fine-tuning, pretraining and distillation alike: a progress bar (steps,
-// the loss and its parts, learning rate, speed, ETA) on a terminal, plain log lines otherwise (a
-// log file, CI): every 1/50th of the run and at least every 30 seconds.
+// Training progress on a terminal, for fine-tuning, pretraining and distillation alike: a progress
+// bar (steps, the loss and its parts, learning rate, speed, ETA) on a TTY, plain log lines
+// otherwise (a log file, CI): every 1/50th of the run and at least every 30 seconds.
 
 import { SingleBar } from "cli-progress";
-
-export interface StepInfo {
-  step: number;
-  /** May change after the first step when a time budget plans the run. */
-  totalSteps: number;
-  loss: number;
-  /** The loss's named parts (ce, mlm, cos; soft, hard); empty for a single loss. */
-  parts: Record<string, number>;
-  lr: number;
-  examplesPerSecond: number;
-  tokensPerSecond: number;
-}
-
-export interface Reporter {
-  start(totalSteps: number, firstStep: number): void;
-  step(info: StepInfo): void;
-  /** A line that must not be lost in the bar (evaluations, checkpoints). */
-  message(text: string): void;
-  stop(): void;
-}
-
-export const silentReporter: Reporter = {
-  start() {},
-  step() {},
-  message() {},
-  stop() {},
-};
+import type { Reporter, StepInfo } from "./reporter.js";
 
 function fields(info: StepInfo) {
   const parts = Object.entries(info.parts)

@@ -9,7 +9,7 @@ import { evaluate } from "./evaluate.js";
 import type { Dataset } from "./features.js";
 import type { LabelSet } from "./labels.js";
 import { type LoopResult, type RunStore, runLoop } from "./loop.js";
-import type { Reporter } from "./progress.js";
+import type { Reporter } from "./reporter.js";
 import type { ScheduleKind } from "./schedule.js";
 import type { TaskKind } from "./tasks.js";
 

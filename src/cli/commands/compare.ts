@@ -2,13 +2,12 @@
 
 import { parseArgs } from "node:util";
 import {
-  type ComparisonRow,
-  comparisonTable,
   countParameters,
   int8WeightBytes,
   measureSpeed,
   weightBytes,
 } from "../../distill/compare.js";
+import { type ComparisonRow, comparisonTable } from "../../distill/comparison.js";
 import { corpusForEvaluation, evaluateMlm } from "../../distill/eval-mlm.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";

@@ -1,0 +1,20 @@
+// Starting a Fastify app on a port, with the error a user can act on when the port is taken.
+
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { UserError } from "../errors.js";
+
+/** Listens; resolves with host:port (an IPv6 host in brackets). */
+export async function listen(app: FastifyInstance, port: number, host: string): Promise<string> {
+  try {
+    await app.listen({ port, host });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new UserError(`port ${port} on ${host} is in use: pick another with --port`);
+    }
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `${shownHost}:${address.port}`;
+}

@@ -1,0 +1,116 @@
+// The web app's server (`distilbert web`): the built app (dist/web: the page, its bundles, the
+// embedded models and models.json) and any further model folders, every answer with the headers
+// that cross-origin isolate the page (so WebAssembly threads get shared memory). Files carry an
+// ETag, so the page's Cache API revalidates a model (304) instead of downloading it again.
+
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { extname, join, resolve, sep } from "node:path";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { UserError } from "../errors.js";
+import { listen } from "./listen.js";
+
+/** The files of a model folder the page reads. */
+export const SERVED_MODEL_FILES = [
+  "config.json",
+  "model.safetensors",
+  "model.safetensors.index.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.txt",
+];
+
+const ISOLATION_HEADERS = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+  "Cross-Origin-Resource-Policy": "same-origin",
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".jsonl": "text/plain; charset=utf-8",
+  ".png": "image/png",
+};
+
+export interface ServedModel {
+  /** Its name in the page (and in its URL, models/NAME/). */
+  name: string;
+  dir: string;
+}
+
+/** `path` inside `root`, or null when it would leave it (.., absolute parts). */
+function inside(root: string, path: string): string | null {
+  const full = resolve(root, `.${sep}${path}`);
+  return full.startsWith(resolve(root) + sep) ? full : null;
+}
+
+export class WebServer {
+  private readonly app: FastifyInstance;
+  private readonly extra: Map<string, string>;
+
+  /** `root` is the built app (dist/web); `models` are served before its own, under their names. */
+  constructor(
+    private readonly root: string,
+    models: ServedModel[],
+  ) {
+    if (!existsSync(join(root, "index.html"))) {
+      throw new UserError(`the web app is not built in ${root}: run npm run build`);
+    }
+    this.extra = new Map(models.map((model) => [model.name, model.dir]));
+    this.app = Fastify({ logger: false });
+    this.app.addHook("onSend", async (_request, reply) => {
+      reply.headers(ISOLATION_HEADERS);
+    });
+    this.app.get("/models.json", async (_request, reply) => {
+      const builtIn = JSON.parse(readFileSync(join(root, "models.json"), "utf8")) as ServedModel[];
+      const listed = [
+        ...models.map((model) => ({ name: model.name, url: `models/${model.name}/` })),
+        ...builtIn.filter((model) => !this.extra.has(model.name)),
+      ];
+      reply.header("Cache-Control", "no-cache").type(CONTENT_TYPES[".json"]);
+      return listed;
+    });
+    this.app.get("/*", async (request, reply) => {
+      const path = decodeURIComponent(new URL(request.url, "http://host").pathname);
+      return this.sendFile(reply, request.headers["if-none-match"], this.fileFor(path));
+    });
+  }
+
+  /** The file a URL path names, or null. */
+  private fileFor(path: string): string | null {
+    if (path === "/") return join(this.root, "index.html");
+    const model = /^\/models\/([^/]+)\/([^/]+)$/.exec(path);
+    if (model && this.extra.has(model[1])) {
+      if (!SERVED_MODEL_FILES.includes(model[2])) return null;
+      return join(this.extra.get(model[1]) as string, model[2]);
+    }
+    return inside(this.root, path.slice(1));
+  }
+
+  private sendFile(reply: FastifyReply, ifNoneMatch: string | undefined, path: string | null) {
+    const stats = path && existsSync(path) ? statSync(path) : null;
+    if (!path || !stats?.isFile()) {
+      return reply.code(404).type("text/plain").send("not found");
+    }
+    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+    reply.header("ETag", etag).header("Cache-Control", "no-cache");
+    if (ifNoneMatch === etag) return reply.code(304).send();
+    reply
+      .type(CONTENT_TYPES[extname(path)] ?? "application/octet-stream")
+      .header("Content-Length", stats.size);
+    return reply.send(createReadStream(path));
+  }
+
+  /** Listens; resolves with the page's URL. */
+  async listen(port: number, host: string): Promise<string> {
+    return `http://${await listen(this.app, port, host)}/`;
+  }
+
+  close(): Promise<void> {
+    return this.app.close();
+  }
+}
