@@ -1,5 +1,5 @@
 // Backend.logitLosses in plain TypeScript, in float64: the reference backend's implementation,
-// also used by the WebAssembly backend (its kernels have no vocabulary-wide softmax yet).
+// against which the native and WebAssembly kernels are tested.
 
 import type { LogitLossScales } from "./backend.js";
 

@@ -11,7 +11,6 @@ import type {
   MatmulOptions,
 } from "../backend.js";
 import type { Int8Matrix } from "../int8.js";
-import { logitLossesReference } from "../logit-losses.js";
 import { CONTROL } from "./control.js";
 import { WasmHeap } from "./heap.js";
 import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
@@ -32,6 +31,7 @@ const KERNELS = [
   "sumRows",
   "sumOfSquares",
   "adamw",
+  "logitLosses",
 ] as const;
 
 type KernelName = (typeof KERNELS)[number];
@@ -436,7 +436,31 @@ export class WasmBackend implements Backend {
     vocab: number,
     scales: LogitLossScales,
   ): void {
-    logitLossesReference(student, teacher, soft, labels, dStudent, rowLosses, rows, vocab, scales);
+    for (let r = 0; r < rows; r++) {
+      const label = labels[r];
+      if (label !== -100 && !(label >= 0 && label < vocab)) {
+        throw new RangeError(`logitLosses: label ${label} at row ${r} is outside [0, vocab)`);
+      }
+    }
+    this.ensureWorkspace(4 * vocab);
+    const ops = this.operands;
+    const args = [
+      ops.input(student),
+      ops.input(teacher),
+      ops.input(soft),
+      ops.input(labels),
+      ops.output(dStudent),
+      ops.output(rowLosses),
+      rows,
+      vocab,
+      scales.temperature,
+      scales.ceScale,
+      scales.mlmScale,
+      scales.mseScale,
+      this.workspace,
+      this.workspaceStride,
+    ];
+    this.run("logitLosses", args, rows > 1 && rows * vocab >= MIN_PARALLEL_ELEMENTS);
   }
 
   private run(kernel: KernelName, args: number[], parallel: boolean): void {

@@ -51,7 +51,11 @@ export class WasmHeap {
     return new Float32Array(this.memory.buffer, offset, length);
   }
 
-  owns(array: Float32Array): boolean {
+  bytes(offset: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, offset, length);
+  }
+
+  owns(array: ArrayBufferView): boolean {
     return this.buffers.has(array.buffer);
   }
 }

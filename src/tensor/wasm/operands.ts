@@ -1,22 +1,29 @@
 // Turns the arrays of one kernel call into byte offsets in the WebAssembly memory. Arrays the
-// backend allocated are used in place; any other array is copied into a scratch area first and,
-// if the kernel writes it, copied back afterwards.
+// backend allocated are used in place; any other array (float32, or the int32 labels and byte
+// flags some kernels read) is copied into a scratch area first and, if the kernel writes it,
+// copied back afterwards.
 
 import type { WasmHeap } from "./heap.js";
 
 const MIN_SCRATCH_BYTES = 1 << 20;
 
+type Operand = Float32Array | Int32Array | Uint8Array;
+
+function bytesOf(array: Operand): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
 export class Operands {
   private scratchStart = 0;
   private scratchEnd = 0;
   private scratchTop = 0;
-  private readonly offsets = new Map<Float32Array, number>();
-  private readonly copyBack: Float32Array[] = [];
+  private readonly offsets = new Map<Operand, number>();
+  private readonly copyBack: Operand[] = [];
 
   constructor(private readonly heap: WasmHeap) {}
 
   /** An array the kernel reads. */
-  input(array: Float32Array): number {
+  input(array: Operand): number {
     return this.place(array, false);
   }
 
@@ -33,19 +40,19 @@ export class Operands {
   /** Copies written foreign arrays back and frees the scratch area for the next call. */
   finish(): void {
     for (const array of this.copyBack) {
-      array.set(this.heap.floats(this.offsets.get(array) as number, array.length));
+      bytesOf(array).set(this.heap.bytes(this.offsets.get(array) as number, array.byteLength));
     }
     this.copyBack.length = 0;
     this.offsets.clear();
     this.scratchTop = this.scratchStart;
   }
 
-  private place(array: Float32Array, written: boolean): number {
+  private place(array: Operand, written: boolean): number {
     if (this.heap.owns(array)) return array.byteOffset;
     let offset = this.offsets.get(array);
     if (offset === undefined) {
       offset = this.scratch(array.byteLength);
-      this.heap.floats(offset, array.length).set(array);
+      this.heap.bytes(offset, array.byteLength).set(bytesOf(array));
       this.offsets.set(array, offset);
     }
     if (written && !this.copyBack.includes(array)) this.copyBack.push(array);

@@ -12,4 +12,5 @@ export {
 } from "./elementwise";
 export { int8PanelWidth, matmulInt8, quantizeRowsInt8 } from "./int8";
 export { layerNormBackward, layerNormForward } from "./layernorm";
+export { logitLosses } from "./logit-losses";
 export { matmul, matmulWorkspaceBytes } from "./matmul";

@@ -1,5 +1,6 @@
 // Vector versions of exp, erf and the activations (four float32 lanes), accurate to a few ulp:
-// the kernels' results stay within 1e-6 of the float64 reference.
+// the kernels' results stay within 1e-6 of the float64 reference. No lookup tables (as
+// AssemblyScript's Math has): the kernels have no static data (see scripts/build-wasm.mjs).
 
 const LOG2E: f32 = <f32>Math.LOG2E;
 const LN2_HI: f32 = 0.693359375;
@@ -108,4 +109,32 @@ export function activationDerivative(kind: i32, x: v128): v128 {
     f32x4.mul(splat(SQRT_2_OVER_PI), slope),
   );
   return f32x4.add(left, right);
+}
+
+/** e^x for one float, by the vector function. */
+export function expf(x: f32): f32 {
+  return f32x4.extract_lane(expv(f32x4.splat(x)), 0);
+}
+
+/**
+ * ln x for x > 0, in float64: x = m 2^e with m in [sqrt(1/2), sqrt(2)), then
+ * ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its series (error below 1e-16).
+ */
+export function ln(x: f64): f64 {
+  const bits = reinterpret<u64>(x);
+  let exponent = <i32>((bits >> 52) & 0x7ff) - 1023;
+  let m = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
+  if (m > Math.SQRT2) {
+    m *= 0.5;
+    exponent += 1;
+  }
+  const s = (m - 1) / (m + 1);
+  const s2 = s * s;
+  let term = s;
+  let sum: f64 = 0;
+  for (let k = 1; k <= 25; k += 2) {
+    sum += term / k;
+    term *= s2;
+  }
+  return 2 * sum + <f64>exponent * Math.LN2;
 }
