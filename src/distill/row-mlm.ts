@@ -8,7 +8,7 @@ import { architectureKeys, createModel, type WeightSource } from "../models/crea
 import type { Tensor } from "../models/folder-format.js";
 import { MaskedLMHead } from "../models/heads.js";
 import { BufferPool } from "../models/layers.js";
-import type { TransformerModel } from "../models/model.js";
+import { freeParameters, type TransformerModel } from "../models/model.js";
 import type {
   ForwardOptions,
   ModelDtype,
@@ -130,6 +130,13 @@ export class RowMaskedLM {
 
   zeroGradients(): void {
     for (const param of this.parameters) param.grad?.fill(0);
+  }
+
+  /** Gives the encoder's, the head's and the buffers' memory back to the backend. */
+  dispose(): void {
+    this.encoder.dispose();
+    freeParameters(this.backend, this.headParameters);
+    this.pool.dispose();
   }
 
   /** The weights under the ForMaskedLM checkpoint's keys (views of the live parameters). */

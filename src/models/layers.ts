@@ -256,10 +256,17 @@ export class BufferPool {
   get(name: string, length: number): Float32Array {
     let array = this.arrays.get(name);
     if (!array || array.length < length) {
+      if (array) this.backend.free(array);
       array = this.backend.alloc(length);
       this.arrays.set(name, array);
     }
     return array.subarray(0, length);
+  }
+
+  /** Gives every buffer back to the backend. */
+  dispose(): void {
+    for (const array of this.arrays.values()) this.backend.free(array);
+    this.arrays.clear();
   }
 
   zeroed(name: string, length: number): Float32Array {

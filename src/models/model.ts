@@ -30,6 +30,7 @@ export class TransformerModel implements Model {
   private readonly pool: BufferPool;
   private readonly rng = new Rng(0);
   private tape: Tape | null = null;
+  private disposed = false;
 
   constructor(
     readonly architecture: string,
@@ -46,6 +47,7 @@ export class TransformerModel implements Model {
   }
 
   forward(inputs: ModelInputs, labels?: ModelLabels, options: ForwardOptions = {}): ModelOutputs {
+    if (this.disposed) throw new Error(`this ${this.architecture} was disposed`);
     const train = options.train ?? false;
     const choices = this.checkInputs(inputs);
     const batch = inputs.batch * choices;
@@ -107,6 +109,14 @@ export class TransformerModel implements Model {
 
   zeroGradients(): void {
     for (const param of this.parameters) param.grad?.fill(0);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.tape = null;
+    this.pool.dispose();
+    freeParameters(this.backend, this.parameters);
   }
 
   backward(gradients?: OutputGradients): void {
@@ -175,5 +185,15 @@ function checkIds(ids: Int32Array, limit: number, name: string, field: string): 
         `${name} holds ${ids[i]} at index ${i}, outside 0..${limit - 1} (the config's ${field}): was it made with this model's tokenizer?`,
       );
     }
+  }
+}
+
+/** Gives the parameters' weights, gradients and packed int8 copies back to the backend. */
+export function freeParameters(backend: Backend, parameters: Parameter[]): void {
+  for (const param of parameters) {
+    backend.free(param.data);
+    if (param.grad) backend.free(param.grad);
+    if (param.int8) backend.free(param.int8);
+    param.grad = null;
   }
 }

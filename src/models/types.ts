@@ -125,4 +125,10 @@ export interface Model {
    * (their sum when several are given). Allocates the gradients first if needed.
    */
   backward(gradients?: OutputGradients): void;
+  /**
+   * Gives the model's memory (weights, gradients, buffers) back to its backend, which matters
+   * where the backend's memory is not garbage-collected (WebAssembly); the model cannot be used
+   * after.
+   */
+  dispose(): void;
 }

@@ -62,6 +62,15 @@ export interface Backend {
   /** A zero-filled array the backend can compute on without copying. */
   alloc(length: number): Float32Array;
 
+  /**
+   * Gives back an array `alloc` returned, or the packed copy kept of an int8 weight, for reuse;
+   * neither may be used after. Where the garbage collector frees the memory, this does nothing.
+   */
+  free(memory: Float32Array | Int8Matrix): void;
+
+  /** Stops the backend's threads and lets go of its memory; nothing may be called after. */
+  dispose(): void;
+
   /** C[m, n] (+)= op(A) op(B) (+ bias): op(A) is [m, k], op(B) is [k, n]. */
   matmul(
     a: Float32Array,

@@ -22,6 +22,11 @@ export class ReferenceBackend implements Backend {
     return new Float32Array(length);
   }
 
+  // Plain arrays: the garbage collector frees them.
+  free(): void {}
+
+  dispose(): void {}
+
   matmul(
     a: Float32Array,
     b: Float32Array,

@@ -243,87 +243,92 @@ export function runLoop<Batch>(
     }
   };
 
-  model.enableGradients();
-  model.zeroGradients();
-  reporter.start(Number.isNaN(totalSteps) ? 1 : totalSteps, state.step);
-  if (schedule === null) {
-    // A process's first step is slow (compilation, first allocations): a throw-away step (its
-    // own randomness, gradients discarded) first, so that the plan times a representative one.
-    const started = performance.now();
-    task.step(batches[0], new Rng(options.seed, 1));
+  // The moments are training state: given back to the backend however the run ends.
+  try {
+    model.enableGradients();
     model.zeroGradients();
-    result.trainSeconds += (performance.now() - started) / 1000;
-  }
-  let examples = 0;
-  let tokens = 0;
-  while (Number.isNaN(totalSteps) || state.step < totalSteps) {
-    if (state.batchInEpoch >= batches.length) {
-      state.epoch += 1;
-      state.batchInEpoch = 0;
-      batches = task.epochBatches(state.epoch);
-    }
-    const started = performance.now();
-    const micro = Math.min(options.gradAccum, batches.length - state.batchInEpoch);
-    let loss = 0;
-    const parts: Record<string, number> = {};
-    for (let k = 0; k < micro; k++) {
-      const out = task.step(batches[state.batchInEpoch + k], rng);
-      loss += out.loss / micro;
-      for (const [name, value] of Object.entries(out.parts)) {
-        parts[name] = (parts[name] ?? 0) + value / micro;
-      }
-      examples += out.examples;
-      tokens += out.tokens;
-    }
-    if (micro > 1) scaleGradients(model.parameters, 1 / micro);
-    const gradNorm = clipGradNorm(model.backend, model.parameters, options.maxGradNorm);
+    reporter.start(Number.isNaN(totalSteps) ? 1 : totalSteps, state.step);
     if (schedule === null) {
-      // A time budget: as many steps as the first one's time allows in what remains of it.
-      const seconds = (performance.now() - started) / 1000;
-      const remaining = (options.timeBudget as number) - result.trainSeconds - seconds;
-      schedule = planSchedule(1 + Math.max(0, Math.floor(remaining / seconds)));
-      reporter.message(
-        `a step takes ${seconds.toFixed(2)} s: planning ${totalSteps} steps for ${options.timeBudget} s`,
-      );
+      // A process's first step is slow (compilation, first allocations): a throw-away step (its
+      // own randomness, gradients discarded) first, so that the plan times a representative one.
+      const started = performance.now();
+      task.step(batches[0], new Rng(options.seed, 1));
+      model.zeroGradients();
+      result.trainSeconds += (performance.now() - started) / 1000;
     }
-    const lr = learningRate(schedule, state.step);
-    optimizer.update(lr);
-    model.zeroGradients();
-    state.step += 1;
-    state.batchInEpoch += micro;
-    result.trainSeconds += (performance.now() - started) / 1000;
-    result.steps.push({ step: state.step, loss, parts, lr, gradNorm });
-    const seconds = Math.max(1e-9, result.trainSeconds);
-    reporter.step({
-      step: state.step,
-      totalSteps,
-      loss,
-      parts,
-      lr,
-      examplesPerSecond: examples / seconds,
-      tokensPerSecond: tokens / seconds,
-    });
-    const last = state.step === totalSteps;
-    const outOfTime = options.timeBudget !== null && result.trainSeconds >= options.timeBudget;
-    const epochDone = state.batchInEpoch >= batches.length;
-    if (
-      task.evaluate !== null &&
-      (options.evalEvery !== null
-        ? state.step % options.evalEvery === 0 || last || outOfTime
-        : epochDone || last || outOfTime)
-    ) {
-      runEvaluation(task.evaluate);
+    let examples = 0;
+    let tokens = 0;
+    while (Number.isNaN(totalSteps) || state.step < totalSteps) {
+      if (state.batchInEpoch >= batches.length) {
+        state.epoch += 1;
+        state.batchInEpoch = 0;
+        batches = task.epochBatches(state.epoch);
+      }
+      const started = performance.now();
+      const micro = Math.min(options.gradAccum, batches.length - state.batchInEpoch);
+      let loss = 0;
+      const parts: Record<string, number> = {};
+      for (let k = 0; k < micro; k++) {
+        const out = task.step(batches[state.batchInEpoch + k], rng);
+        loss += out.loss / micro;
+        for (const [name, value] of Object.entries(out.parts)) {
+          parts[name] = (parts[name] ?? 0) + value / micro;
+        }
+        examples += out.examples;
+        tokens += out.tokens;
+      }
+      if (micro > 1) scaleGradients(model.parameters, 1 / micro);
+      const gradNorm = clipGradNorm(model.backend, model.parameters, options.maxGradNorm);
+      if (schedule === null) {
+        // A time budget: as many steps as the first one's time allows in what remains of it.
+        const seconds = (performance.now() - started) / 1000;
+        const remaining = (options.timeBudget as number) - result.trainSeconds - seconds;
+        schedule = planSchedule(1 + Math.max(0, Math.floor(remaining / seconds)));
+        reporter.message(
+          `a step takes ${seconds.toFixed(2)} s: planning ${totalSteps} steps for ${options.timeBudget} s`,
+        );
+      }
+      const lr = learningRate(schedule, state.step);
+      optimizer.update(lr);
+      model.zeroGradients();
+      state.step += 1;
+      state.batchInEpoch += micro;
+      result.trainSeconds += (performance.now() - started) / 1000;
+      result.steps.push({ step: state.step, loss, parts, lr, gradNorm });
+      const seconds = Math.max(1e-9, result.trainSeconds);
+      reporter.step({
+        step: state.step,
+        totalSteps,
+        loss,
+        parts,
+        lr,
+        examplesPerSecond: examples / seconds,
+        tokensPerSecond: tokens / seconds,
+      });
+      const last = state.step === totalSteps;
+      const outOfTime = options.timeBudget !== null && result.trainSeconds >= options.timeBudget;
+      const epochDone = state.batchInEpoch >= batches.length;
+      if (
+        task.evaluate !== null &&
+        (options.evalEvery !== null
+          ? state.step % options.evalEvery === 0 || last || outOfTime
+          : epochDone || last || outOfTime)
+      ) {
+        runEvaluation(task.evaluate);
+      }
+      if ((options.saveEvery !== null && state.step % options.saveEvery === 0) || last) save();
+      if (result.stoppedEarly) break;
+      if (outOfTime) {
+        if (!last)
+          reporter.message(`time budget of ${options.timeBudget} s spent at step ${state.step}`);
+        break;
+      }
     }
-    if ((options.saveEvery !== null && state.step % options.saveEvery === 0) || last) save();
-    if (result.stoppedEarly) break;
-    if (outOfTime) {
-      if (!last)
-        reporter.message(`time budget of ${options.timeBudget} s spent at step ${state.step}`);
-      break;
-    }
+    if (lastSaved !== state.step) save();
+    if (task.evaluate === null) store.result(task.writeFolder);
+  } finally {
+    optimizer.dispose();
   }
-  if (lastSaved !== state.step) save();
-  if (task.evaluate === null) store.result(task.writeFolder);
   reporter.stop();
   result.finalStep = state.step;
   return result;

@@ -57,6 +57,15 @@ export class AdamW {
       }));
   }
 
+  /** Gives the moments back to the backend: the optimizer cannot be used after. */
+  dispose(): void {
+    for (const { m, v } of this.slots) {
+      this.backend.free(m);
+      this.backend.free(v);
+    }
+    this.slots.length = 0;
+  }
+
   /** One update from every param.grad at learning rate `lr`. */
   update(lr: number): void {
     this.step += 1;

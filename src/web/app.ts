@@ -165,13 +165,14 @@ function bars(rows: { label: string; score: number; note?: string }[]): HTMLElem
   for (const row of rows) {
     const bar = make("div", { className: "bar" });
     bar.style.width = `${Math.max(0.5, 100 * row.score)}%`;
-    list.append(
-      make("div", { className: "bar-row" }, [
-        make("span", { className: "label", textContent: row.label, title: row.label }),
-        make("div", {}, [bar]),
-        make("span", { className: "score", textContent: row.score.toFixed(3) }),
-      ]),
-    );
+    const line = make("div", { className: "bar-row" }, [
+      make("span", { className: "label", textContent: row.label, title: row.label }),
+      make("div", {}, [bar]),
+      make("span", { className: "score", textContent: row.score.toFixed(3) }),
+    ]);
+    // The exact score, for scripts reading the page.
+    line.dataset.score = String(row.score);
+    list.append(line);
     if (row.note) list.append(make("div", { className: "sequence", textContent: row.note }));
   }
   return list;

@@ -106,39 +106,43 @@ export async function fineTune(
   events.reporter.message(
     `${trainData.features.length} examples to train on, ${evalData?.features.length ?? 0} held out; labels ${labels?.describe()}`,
   );
-  train(
-    {
-      model,
-      writeFolder,
-      train: trainData,
-      eval: evalData,
-      labels,
-      padId: source.tokenizer.padTokenId,
-      reporter: events.reporter,
-    },
-    {
-      task,
-      epochs: settings.epochs,
-      batchSize: settings.batchSize,
-      lr: settings.lr,
-      weightDecay: 0.01,
-      decayAll: false,
-      warmupRatio: 0.1,
-      schedule: "linear",
-      gradAccum: 1,
-      maxGradNorm: 1,
-      seed: SEED,
-      maxSteps: null,
-      evalEvery: null,
-      earlyStopping: null,
-      metric: evalData ? "accuracy" : "loss",
-      saveEvery: null,
-      store: memoryStore(name, (record) => {
-        const { step, epoch: _epoch, ...metrics } = record;
-        events.evaluation(step, metrics);
-      }),
-    },
-  );
+  try {
+    train(
+      {
+        model,
+        writeFolder,
+        train: trainData,
+        eval: evalData,
+        labels,
+        padId: source.tokenizer.padTokenId,
+        reporter: events.reporter,
+      },
+      {
+        task,
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        lr: settings.lr,
+        weightDecay: 0.01,
+        decayAll: false,
+        warmupRatio: 0.1,
+        schedule: "linear",
+        gradAccum: 1,
+        maxGradNorm: 1,
+        seed: SEED,
+        maxSteps: null,
+        evalEvery: null,
+        earlyStopping: null,
+        metric: evalData ? "accuracy" : "loss",
+        saveEvery: null,
+        store: memoryStore(name, (record) => {
+          const { step, epoch: _epoch, ...metrics } = record;
+          events.evaluation(step, metrics);
+        }),
+      },
+    );
+  } finally {
+    model.dispose();
+  }
   if (!folder) throw new Error("the run wrote no model");
   return { model: store.addTrained(name, folder), comparison: null };
 }
@@ -169,82 +173,100 @@ export async function distil(
   const [trainLines, evalLines] = holdOut(corpusLines(file.text, file.name));
   const rows = packCorpus(trainLines, tokenizer, settings.seqLen);
   const { backend } = store;
-  const teacher = RowMaskedLM.create(teacherConfig, checkpoint, backend, base.name);
-  const init = initStudent(
-    teacherConfig,
-    checkpoint,
-    { layers: settings.layers, foldTokenType: teacherConfig.modelType === "bert" },
-    base.name,
-  );
-  const student = RowMaskedLM.create(init.config, weightSource(init.weights), backend, "student");
-  const smoothing = 0.7;
-  const masker = Masker.forTokenizer(
-    tokenizer,
-    0.15,
-    smoothing,
-    tokenCounts(rows, tokenizer.vocabSize),
-  );
-  const name = `${settings.layers}-layer student of ${base.name}`;
-  let folder: FolderFiles | null = null;
-  const writeFolder = () => {
-    folder = folderOf(init.config, weightTensors(student.checkpointTensors()), source);
+  // The models made here are given back to the backend however the job ends: the page keeps
+  // only the resulting folder's files.
+  const models: { dispose(): void }[] = [];
+  const made = <T extends { dispose(): void }>(model: T): T => {
+    models.push(model);
+    return model;
   };
-  events.reporter.message(
-    `${rows.count} rows of ${settings.seqLen} tokens; student from teacher layers [${init.teacherLayers.join(", ")}]`,
-  );
-  distillMlm(
-    teacher,
-    student,
-    { rows, masker, padTokenId: tokenizer.padTokenId },
-    {
-      batchSize: settings.batchSize,
-      lr: settings.lr,
-      warmupRatio: 0.05,
-      maxGradNorm: 5,
-      weightDecay: 0,
-      seed: SEED,
-      steps: settings.steps,
-      timeBudget: null,
-      saveEvery: null,
-      loss: { ...DEFAULT_LOSS_WEIGHTS, ceMaskedOnly: true },
-      mlmSmoothing: smoothing,
-      store: memoryStore(name),
-    },
-    writeFolder,
-    events.reporter,
-  );
-  if (!folder) throw new Error("the run wrote no model");
-  events.reporter.message("comparing the teacher and the student");
-  const studentInt8 = RowMaskedLM.create(
-    init.config,
-    weightSource(student.checkpointTensors()),
-    backend,
-    "student",
-    "int8",
-  );
-  const int8Folder = createModel(init.config, weightSource(student.checkpointTensors()), backend, {
-    sourceName: "student",
-    dtype: "int8",
-  });
-  const masked = corpusForEvaluation(
-    evalLines.length > 0 ? evalLines : trainLines,
-    tokenizer,
-    settings.seqLen,
-  );
-  const comparison = compare(
-    {
-      teacher: teacher,
-      student: student,
-      studentInt8: studentInt8,
-    },
-    {
-      teacher: floatBytes(teacher),
-      student: floatBytes(student),
-      studentInt8: encodeSafetensors(checkpointTensors(int8Folder), CHECKPOINT_METADATA).byteLength,
-    },
-    masked,
-  );
-  return { model: store.addTrained(name, folder), comparison };
+  try {
+    const teacher = made(RowMaskedLM.create(teacherConfig, checkpoint, backend, base.name));
+    const init = initStudent(
+      teacherConfig,
+      checkpoint,
+      { layers: settings.layers, foldTokenType: teacherConfig.modelType === "bert" },
+      base.name,
+    );
+    const student = made(
+      RowMaskedLM.create(init.config, weightSource(init.weights), backend, "student"),
+    );
+    const smoothing = 0.7;
+    const masker = Masker.forTokenizer(
+      tokenizer,
+      0.15,
+      smoothing,
+      tokenCounts(rows, tokenizer.vocabSize),
+    );
+    const name = `${settings.layers}-layer student of ${base.name}`;
+    let folder: FolderFiles | null = null;
+    const writeFolder = () => {
+      folder = folderOf(init.config, weightTensors(student.checkpointTensors()), source);
+    };
+    events.reporter.message(
+      `${rows.count} rows of ${settings.seqLen} tokens; student from teacher layers [${init.teacherLayers.join(", ")}]`,
+    );
+    distillMlm(
+      teacher,
+      student,
+      { rows, masker, padTokenId: tokenizer.padTokenId },
+      {
+        batchSize: settings.batchSize,
+        lr: settings.lr,
+        warmupRatio: 0.05,
+        maxGradNorm: 5,
+        weightDecay: 0,
+        seed: SEED,
+        steps: settings.steps,
+        timeBudget: null,
+        saveEvery: null,
+        loss: { ...DEFAULT_LOSS_WEIGHTS, ceMaskedOnly: true },
+        mlmSmoothing: smoothing,
+        store: memoryStore(name),
+      },
+      writeFolder,
+      events.reporter,
+    );
+    if (!folder) throw new Error("the run wrote no model");
+    events.reporter.message("comparing the teacher and the student");
+    const studentInt8 = made(
+      RowMaskedLM.create(
+        init.config,
+        weightSource(student.checkpointTensors()),
+        backend,
+        "student",
+        "int8",
+      ),
+    );
+    const int8Folder = made(
+      createModel(init.config, weightSource(student.checkpointTensors()), backend, {
+        sourceName: "student",
+        dtype: "int8",
+      }),
+    );
+    const masked = corpusForEvaluation(
+      evalLines.length > 0 ? evalLines : trainLines,
+      tokenizer,
+      settings.seqLen,
+    );
+    const comparison = compare(
+      {
+        teacher,
+        student,
+        studentInt8,
+      },
+      {
+        teacher: floatBytes(teacher),
+        student: floatBytes(student),
+        studentInt8: encodeSafetensors(checkpointTensors(int8Folder), CHECKPOINT_METADATA)
+          .byteLength,
+      },
+      masked,
+    );
+    return { model: store.addTrained(name, folder), comparison };
+  } finally {
+    for (const model of models) model.dispose();
+  }
 }
 
 function floatBytes(model: RowMaskedLM): number {

@@ -118,6 +118,7 @@ async function download(id: number, model: string, dtype: "float32" | "int8"): P
       ...folder,
       ...modelFolderFiles(savedConfig(quantized, loaded.config), checkpointTensors(quantized)),
     };
+    quantized.dispose();
   }
   const entries = Object.fromEntries(
     Object.entries(folder).map(([name, contents]) => [

@@ -270,6 +270,12 @@ export class NativeBackend implements Backend {
     return this.addon.alloc(length);
   }
 
+  // The addon's arrays, packed weights and thread pool are freed with their objects by the
+  // garbage collector (their finalizers).
+  free(): void {}
+
+  dispose(): void {}
+
   matmul(
     a: Float32Array,
     b: Float32Array,

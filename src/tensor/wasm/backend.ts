@@ -118,6 +118,26 @@ export class WasmBackend implements Backend {
     return this.heap.floats(this.heap.allocate(4 * length), length);
   }
 
+  free(memory: Float32Array | Int8Matrix): void {
+    if (memory instanceof Float32Array) {
+      if (this.heap.owns(memory)) this.heap.release(memory.byteOffset);
+      return;
+    }
+    const packed = this.packedInt8.get(memory);
+    if (!packed) return;
+    this.packedInt8.delete(memory);
+    for (const offset of [packed.values, packed.scales, packed.sums]) this.heap.release(offset);
+  }
+
+  dispose(): void {
+    this.pool.stop();
+  }
+
+  /** Bytes of the heap in use (for tests of freeing). */
+  get bytesInUse(): number {
+    return this.heap.bytesInUse;
+  }
+
   matmul(
     a: Float32Array,
     b: Float32Array,
@@ -224,6 +244,11 @@ export class WasmBackend implements Backend {
     if (bytes > this.quantized.capacity || m > this.quantized.rows) {
       const rows = Math.max(m, this.quantized.rows);
       const capacity = Math.max(bytes, this.quantized.capacity);
+      if (this.quantized.capacity > 0) {
+        for (const offset of [this.quantized.values, this.quantized.scales, this.quantized.zeros]) {
+          this.heap.release(offset);
+        }
+      }
       this.quantized = {
         values: this.heap.allocate(capacity),
         scales: this.heap.allocate(4 * rows),
@@ -475,6 +500,7 @@ export class WasmBackend implements Backend {
   private ensureWorkspace(bytes: number): void {
     if (bytes <= this.workspaceStride) return;
     const stride = Math.ceil(bytes / 64) * 64;
+    if (this.workspaceStride > 0) this.heap.release(this.workspace);
     this.workspace = this.heap.allocate(stride * this.pool.threads);
     this.workspaceStride = stride;
   }

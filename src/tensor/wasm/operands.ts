@@ -19,6 +19,8 @@ export class Operands {
   private scratchTop = 0;
   private readonly offsets = new Map<Operand, number>();
   private readonly copyBack: Operand[] = [];
+  /** Scratch areas outgrown during the current call. */
+  private readonly abandoned: number[] = [];
 
   constructor(private readonly heap: WasmHeap) {}
 
@@ -45,6 +47,8 @@ export class Operands {
     this.copyBack.length = 0;
     this.offsets.clear();
     this.scratchTop = this.scratchStart;
+    for (const offset of this.abandoned) this.heap.release(offset);
+    this.abandoned.length = 0;
   }
 
   private place(array: Operand, written: boolean): number {
@@ -62,7 +66,9 @@ export class Operands {
   private scratch(bytes: number): number {
     const size = Math.ceil(bytes / 64) * 64;
     if (this.scratchTop + size > this.scratchEnd) {
-      // Offsets handed out earlier in this call stay valid: the old area is abandoned, not reused.
+      // Offsets handed out earlier in this call stay valid: the old area is given back only when
+      // the call has finished.
+      if (this.scratchEnd > 0) this.abandoned.push(this.scratchStart);
       const capacity = Math.max(MIN_SCRATCH_BYTES, 2 * (this.scratchEnd - this.scratchStart), size);
       this.scratchStart = this.heap.allocate(capacity);
       this.scratchEnd = this.scratchStart + capacity;

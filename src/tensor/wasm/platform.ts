@@ -6,6 +6,7 @@ import { workerSource } from "./worker.js";
 export interface KernelWorker {
   /** Sends the start message and resolves when the worker is serving calls. */
   start(message: unknown): Promise<void>;
+  terminate(): void;
 }
 
 const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;
@@ -41,6 +42,7 @@ export async function spawnWorker(): Promise<KernelWorker> {
           worker.once("error", reject);
           worker.postMessage(message);
         }),
+      terminate: () => void worker.terminate(),
     };
   }
   const url = URL.createObjectURL(new Blob([workerSource("browser")], { type: "text/javascript" }));
@@ -52,5 +54,9 @@ export async function spawnWorker(): Promise<KernelWorker> {
         worker.onerror = (event) => reject(new Error(`kernel worker failed: ${event.message}`));
         worker.postMessage(message);
       }),
+    terminate: () => {
+      worker.terminate();
+      URL.revokeObjectURL(url);
+    },
   };
 }

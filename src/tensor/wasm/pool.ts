@@ -4,7 +4,7 @@
 
 import { CONTROL } from "./control.js";
 import type { WasmHeap } from "./heap.js";
-import { canBlock, spawnWorker } from "./platform.js";
+import { canBlock, type KernelWorker, spawnWorker } from "./platform.js";
 import type { WorkerStart } from "./worker.js";
 
 type Kernel = (...args: number[]) => void;
@@ -22,6 +22,7 @@ export class ThreadPool {
     kernelNames: string[],
     heap: WasmHeap,
     readonly threads: number,
+    private readonly workers: KernelWorker[],
   ) {
     this.kernels = kernelNames.map((name) => instance.exports[name] as Kernel);
     this.slots = new Int32Array(heap.memory.buffer, 0, CONTROL.argsByteOffset / 4);
@@ -49,7 +50,12 @@ export class ThreadPool {
         return worker.start(start);
       }),
     );
-    return new ThreadPool(instance, kernelNames, heap, threads);
+    return new ThreadPool(instance, kernelNames, heap, threads, workers);
+  }
+
+  /** Stops the workers; no call may run after. */
+  stop(): void {
+    for (const worker of this.workers) worker.terminate();
   }
 
   /** Runs kernel(...args, tid) on every thread tid below `threads`. */
