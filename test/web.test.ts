@@ -3,8 +3,8 @@
 // page runs fill-mask (equal to Node's), fine-tunes a text classifier on a small file until it
 // is done with a falling loss while its main thread keeps answering, classifies with the model
 // it trained, downloads it (the zip loads in Node and gives the page's scores), distils a
-// student for a few steps with the comparison table, and after a reload takes the weights from
-// its cache. No console errors anywhere; a screenshot is kept. Skipped, saying why, only when
+// student for a few steps with the comparison table, cancels a run, runs a model folder opened
+// from disk, and after a reload takes the weights from its cache. No console errors anywhere; a screenshot is kept. Skipped, saying why, only when
 // Chromium is not installed (CI installs it: .ci/run).
 
 import assert from "node:assert/strict";
@@ -15,7 +15,15 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { unzipSync } from "fflate";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { type FillMaskPrediction, type LabelScore, pipeline } from "../src/pipelines/index.js";
+import { loadConfig } from "../src/io/config.js";
+import { Checkpoint } from "../src/io/safetensors.js";
+import { createModel, saveModel } from "../src/models/index.js";
+import {
+  type EntityGroup,
+  type FillMaskPrediction,
+  type LabelScore,
+  pipeline,
+} from "../src/pipelines/index.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -248,6 +256,70 @@ test("the trained model downloads as a folder Node loads, with the page's scores
     assert.ok(Math.abs(score.score - trainedScores[i].score) <= 1e-4, `score ${i}`);
   }
   rmSync(join(zip, ".."), { recursive: true, force: true });
+});
+
+test("a running fine-tune is cancelled at a step boundary, and the worker goes on", {
+  skip: SKIP,
+}, async () => {
+  await page.fill("#epochs", "50");
+  await page.click("[data-testid=train]");
+  await page.waitForFunction(
+    () =>
+      Number((document.querySelector("[data-testid=train-status]") as HTMLElement).dataset.step) >=
+      2,
+    null,
+    { timeout: 60_000 },
+  );
+  await page.click("[data-testid=train-cancel]");
+  await page.waitForSelector("[data-testid=train-status][data-state=idle]", { timeout: 30_000 });
+  const cancelled = await status("train-status");
+  assert.match(cancelled.text, /cancelled at step \d+/);
+  assert.ok(cancelled.step < 50 * 5, `stopped at step ${cancelled.step}`);
+  assert.equal(await page.isEnabled("[data-testid=train]"), true);
+});
+
+test("a model folder opened from disk runs in the page, equal to Node", {
+  skip: SKIP,
+}, async () => {
+  // A token classifier: the teacher's encoder with a new (seeded) head and five labels.
+  const dir = mkdtempSync(join(tmpdir(), "distilbert-web-ner-"));
+  const labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+  const config = {
+    ...loadConfig(TEACHER),
+    id2label: Object.fromEntries(labels.map((label, id) => [id, label])),
+    label2id: Object.fromEntries(labels.map((label, id) => [label, id])),
+    numLabels: labels.length,
+  };
+  const model = createModel(config, Checkpoint.open(TEACHER), new ReferenceBackend(), {
+    head: "token-classification",
+    seed: 3,
+  });
+  saveModel(model, config, dir, { tokenizerFrom: TEACHER });
+  await page.setInputFiles("[data-testid=model-folder]", dir);
+  await page.waitForFunction(
+    () =>
+      (document.querySelector("[data-testid=model]") as HTMLSelectElement).value.startsWith(
+        "opened:",
+      ),
+    null,
+    { timeout: 30_000 },
+  );
+  assert.equal(await page.inputValue("[data-testid=task]"), "token-classification");
+  const text = "My name is Clara and I live in Berkeley, California.";
+  await run("token-classification", text);
+  const marks = await page.$$eval("[data-testid=output] mark", (elements) =>
+    elements.map((mark) => ({
+      word: mark.firstChild?.textContent ?? "",
+      group: mark.querySelector("sup")?.textContent ?? "",
+    })),
+  );
+  const ner = await pipeline("token-classification", dir, { backend: new ReferenceBackend() });
+  const groups = (await ner(text, { aggregation_strategy: "simple" })) as EntityGroup[];
+  assert.deepEqual(
+    marks,
+    groups.map((g) => ({ word: text.slice(g.start ?? 0, g.end ?? 0), group: g.entity_group })),
+  );
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("distilling in the page: a few steps, then the comparison table", { skip: SKIP }, async () => {

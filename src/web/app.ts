@@ -8,14 +8,15 @@ import type { LabelScore } from "../pipelines/classification.js";
 import type { EntityGroup } from "../pipelines/entities.js";
 import type { FillMaskPrediction } from "../pipelines/fill-mask.js";
 import { parseDataText } from "../train/data-format.js";
-import type {
-  ModelInfo,
-  NewRequest,
-  Reply,
-  Request,
-  RunTask,
-  Start,
-  StepMessage,
+import {
+  type ModelInfo,
+  type NewRequest,
+  type Reply,
+  type Request,
+  RUN_TASKS,
+  type RunTask,
+  type Start,
+  type StepMessage,
 } from "./protocol.js";
 
 const EXAMPLES: Record<RunTask, { text: string; context?: string }> = {
@@ -528,13 +529,47 @@ function main(): void {
     context.hidden = task !== "question-answering";
     fillModelSelect(element("run-model"), forTask(task));
     output.replaceChildren();
+    if (element<HTMLSelectElement>("run-model").value === "" && models.length > 0) {
+      output.append(
+        make("p", {
+          textContent: `No model here has a ${TASK_HEADS[task]} head: open a model folder fine-tuned for ${task}, or serve one with distilbert web --model DIR.`,
+        }),
+      );
+    }
   };
   taskSelect.addEventListener("change", showExample);
   showExample();
 
+  const folderInput = element<HTMLInputElement>("model-folder");
+  folderInput.addEventListener("change", async () => {
+    const chosen = Array.from(folderInput.files ?? []);
+    if (chosen.length === 0) return;
+    const name = chosen[0].webkitRelativePath.split("/")[0] || "opened folder";
+    const files: Record<string, Uint8Array> = {};
+    // The folder's own files (not those of its subfolders, such as checkpoints).
+    for (const file of chosen) {
+      if (file.webkitRelativePath.split("/").length <= 2) {
+        files[file.name] = new Uint8Array(await file.arrayBuffer());
+      }
+    }
+    client.send({ type: "add-folder", name, files }, (reply, id) => {
+      client.done(id);
+      if (reply.type === "added") {
+        models.push(reply.model);
+        refreshModelSelects();
+        const task =
+          RUN_TASKS.find((t) => TASK_HEADS[t] === reply.model.head) ?? "feature-extraction";
+        useInRun(reply.model, task);
+      } else if (reply.type === "error") {
+        output.replaceChildren(make("p", { className: "error", textContent: reply.message }));
+      }
+    });
+  });
+
   runButton.addEventListener("click", () => {
     const task = taskSelect.value as RunTask;
     const model = element<HTMLSelectElement>("run-model").value;
+    if (model === "") return;
     const text = input.value;
     const contextText = context.value;
     output.dataset.state = "running";

@@ -61,7 +61,7 @@ function describe(id: string, name: string, config: ModelConfig, madeHere: boole
 export class ModelStore {
   private readonly entries = new Map<string, Entry>();
   private readonly pipelines = new Map<string, Promise<unknown>>();
-  private madeCount = 0;
+  private added = 0;
 
   constructor(
     readonly backend: Backend,
@@ -92,13 +92,27 @@ export class ModelStore {
 
   /** Keeps a model trained here under a new id and says what it is. */
   addTrained(name: string, folder: FolderFiles): ModelInfo {
-    this.madeCount += 1;
-    const id = `made:${this.madeCount}`;
-    const config = parseConfigText(String(folder["config.json"]), `${name}/config.json`);
+    return this.addInMemory("made", name, folder, true);
+  }
+
+  /** Keeps a folder the user opened from their disk. */
+  addOpened(name: string, folder: FolderFiles): ModelInfo {
+    if (folder["config.json"] === undefined) {
+      throw new UserError(`${name} has no config.json: open a Hugging Face model folder`);
+    }
+    return this.addInMemory("opened", name, folder, false);
+  }
+
+  private addInMemory(kind: string, name: string, folder: FolderFiles, madeHere: boolean) {
+    this.added += 1;
+    const id = `${kind}:${this.added}`;
+    const contents = folder["config.json"];
+    const text = typeof contents === "string" ? contents : new TextDecoder().decode(contents);
+    const config = parseConfigText(text, `${name}/config.json`);
     const entry: Entry = {
-      info: describe(id, name, config, true),
+      info: describe(id, name, config, madeHere),
       files: filesInMemory(folder, name),
-      memory: folder,
+      memory: madeHere ? folder : null,
     };
     this.entries.set(id, entry);
     return entry.info;
@@ -121,7 +135,7 @@ export class ModelStore {
   /** A trained model's files, for download. */
   folder(id: string): FolderFiles {
     const { memory, info } = this.entry(id);
-    if (!memory) throw new UserError(`${info.name} is served, not made here: nothing to download`);
+    if (!memory) throw new UserError(`${info.name} was not made here: nothing to download`);
     return memory;
   }
 

@@ -61,7 +61,9 @@ export type Request =
       settings: FineTuneSettings;
     }
   | { type: "distil"; id: number; teacher: string; file: TextFile; settings: DistilSettings }
-  | { type: "download"; id: number; model: string; dtype: "float32" | "int8" };
+  | { type: "download"; id: number; model: string; dtype: "float32" | "int8" }
+  /** A model folder the user opened from their disk. */
+  | { type: "add-folder"; id: number; name: string; files: Record<string, Uint8Array> };
 
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -109,5 +111,6 @@ export type Reply =
       comparison: string[][] | null;
     }
   | { type: "files"; id: number; name: string; zip: Uint8Array }
+  | { type: "added"; id: number; model: ModelInfo }
   | { type: "cancelled"; id: number; step: number }
   | { type: "error"; id: number | null; message: string };

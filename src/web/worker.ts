@@ -165,6 +165,9 @@ async function handle(request: Request): Promise<void> {
       case "download":
         await download(id, request.model, request.dtype);
         return;
+      case "add-folder":
+        post({ type: "added", id, model: store.addOpened(request.name, request.files) });
+        return;
     }
   } catch (error) {
     if (error instanceof Cancelled) {
