@@ -34,14 +34,20 @@ copyFileSync(
 
 // Samples small enough to fine-tune and distil on in a minute or two.
 mkdirSync(join(outdir, "samples"), { recursive: true });
-const spam = readFileSync(join(root, "data", "tasks", "spam.train.jsonl"), "utf8")
-  .split("\n")
-  .filter((line) => line.trim() !== "")
-  .filter((_, i) => i % 20 === 0)
-  .map((line) => {
-    const { text, label } = JSON.parse(line);
-    return JSON.stringify({ text: text.slice(0, 300), label });
-  });
+// 200 of each class, the first 200 characters of each mail, the labels named.
+const SPAM_LABELS = ["ham", "spam"];
+const byClass = [[], []];
+for (const line of readFileSync(join(root, "data", "tasks", "spam.train.jsonl"), "utf8").split(
+  "\n",
+)) {
+  if (line.trim() === "") continue;
+  const { text, label } = JSON.parse(line);
+  if (byClass[label].length < 200) {
+    byClass[label].push(JSON.stringify({ text: text.slice(0, 200), label: SPAM_LABELS[label] }));
+  }
+}
+// Interleaved, so any first rows hold both classes.
+const spam = byClass[0].flatMap((ham, i) => [ham, byClass[1][i]]);
 await writeFile(join(outdir, "samples", "spam.jsonl"), `${spam.join("\n")}\n`);
 const corpus = readFileSync(join(root, "data", "corpus.train.txt"), "utf8")
   .split("\n")

@@ -360,7 +360,10 @@ function startJob(client: WorkerClient, panel: Panel, request: NewRequest): void
         setBusy(panel, false);
         element<HTMLButtonElement>(`${panel.prefix}-download`).disabled = false;
         element<HTMLButtonElement>(`${panel.prefix}-download-int8`).disabled = false;
-        if (reply.comparison) element("compare").replaceChildren(comparisonTable(reply.comparison));
+        if (reply.comparison) {
+          element("compare").replaceChildren(comparisonTable(reply.comparison));
+          element("compare-section").hidden = false;
+        }
         const status = element(`${panel.prefix}-status`);
         setStatus(
           panel,
