@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseInput } from "../src/cli/commands/predict.js";
+import { parseInput } from "../src/cli/predict-function.js";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const TC = "test/fixtures/pipelines/models/text-classification-random";

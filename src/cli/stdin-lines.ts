@@ -1,6 +1,7 @@
-// The lines of standard input for the commands that read one input a line (predict, tokenize,
-// decode): numbered from 1, CR LF or LF, each decoded as strict UTF-8, so that every input line
-// gets exactly one output line and a bad one is reported by its number, never dropped.
+// The lines of standard input (or of a file) for the commands that read one input a line
+// (predict, tokenize, decode, queue run): numbered from 1, CR LF or LF, each decoded as strict
+// UTF-8, so that every input line gets exactly one output line and a bad one is reported by its
+// number, never dropped.
 
 import { UserError } from "../errors.js";
 
@@ -20,7 +21,7 @@ function decodeLine(bytes: Buffer, number: number): StdinLine {
   }
 }
 
-async function* stdinLines(
+export async function* readLines(
   input: AsyncIterable<Buffer> = process.stdin,
 ): AsyncGenerator<StdinLine> {
   let pending: Buffer = Buffer.alloc(0);
@@ -44,21 +45,23 @@ export type LineResult<T> = { number: number; value: T } | { number: number; err
  * Each stdin line through `compute`, in order. A line that cannot be read, or whose `compute`
  * throws a UserError, becomes its error; any other exception is a bug and propagates.
  */
+async function computeLine<T>(
+  compute: (text: string) => T | Promise<T>,
+  line: StdinLine,
+): Promise<LineResult<T>> {
+  if ("error" in line) return line;
+  try {
+    return { number: line.number, value: await compute(line.text) };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return { number: line.number, error: error.message };
+  }
+}
+
 export async function* computeLines<T>(
   compute: (text: string) => T | Promise<T>,
 ): AsyncGenerator<LineResult<T>> {
-  for await (const line of stdinLines()) {
-    if ("error" in line) {
-      yield line;
-      continue;
-    }
-    try {
-      yield { number: line.number, value: await compute(line.text) };
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      yield { number: line.number, error: error.message };
-    }
-  }
+  for await (const line of readLines()) yield computeLine(compute, line);
 }
 
 /** The output line for an input line that failed. */
@@ -66,17 +69,27 @@ export function errorLine(message: string, number: number): string {
   return JSON.stringify({ error: message, line: number });
 }
 
+/** The output line for an input line: `compute`'s value as JSON, or the line's error. */
+export async function answerLine(
+  compute: (text: string) => unknown,
+  line: StdinLine,
+): Promise<{ text: string; failed: boolean }> {
+  const result = await computeLine(compute, line);
+  return "error" in result
+    ? { text: errorLine(result.error, result.number), failed: true }
+    : { text: JSON.stringify(result.value), failed: false };
+}
+
 /**
- * Writes one JSON line per stdin line: `compute`'s value, or the line's error. Resolves with the
- * exit status: 1 if any line failed.
+ * Writes one JSON line per stdin line (answerLine). Resolves with the exit status: 1 if any line
+ * failed.
  */
 export async function answerLines(compute: (text: string) => unknown): Promise<number> {
   let failed = 0;
-  for await (const result of computeLines(compute)) {
-    if ("error" in result) failed++;
-    const out =
-      "error" in result ? errorLine(result.error, result.number) : JSON.stringify(result.value);
-    process.stdout.write(`${out}\n`);
+  for await (const line of readLines()) {
+    const answer = await answerLine(compute, line);
+    if (answer.failed) failed++;
+    process.stdout.write(`${answer.text}\n`);
   }
   return failed > 0 ? 1 : 0;
 }

@@ -2,21 +2,11 @@
 
 import { parseArgs } from "node:util";
 import { UserError } from "../../errors.js";
-import { DEFAULT_BATCH_SIZE } from "../../pipelines/base.js";
-import {
-  DEFAULT_MODELS,
-  PIPELINE_TASKS,
-  type PipelineLoadOptions,
-  type Pooling,
-  pipeline,
-  SemanticSearch,
-  type Task,
-} from "../../pipelines/index.js";
-import { OptionReader } from "../../pipelines/options.js";
+import { DEFAULT_MODELS, PIPELINE_TASKS } from "../../pipelines/index.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
-import { readCorpusLines } from "../../train/data.js";
 import type { Command } from "../commands.js";
 import { DTYPE_HELP, dtypeChoice } from "../options.js";
+import { parseOptions, predictFunction } from "../predict-function.js";
 import { answerLines } from "../stdin-lines.js";
 
 const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPUT]
@@ -61,35 +51,6 @@ Examples:
   distilbert predict semantic-search --options '{"corpus": "docs.txt", "index": "docs.index"}' \\
     "balancing the budget"`;
 
-const SEARCH_OPTIONS = ["index", "corpus", "top_k", "pooling", "batch_size"];
-
-/** JSON when it parses to text, a list or an object; otherwise the plain text itself. */
-export function parseInput(text: string): unknown {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === "string" || (typeof value === "object" && value !== null)) return value;
-  } catch {
-    // Not JSON: a plain string.
-  }
-  return text;
-}
-
-function parseOptions(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(
-      `--options must be a JSON object, e.g. '{"top_k": 3}': ${(error as Error).message}`,
-    );
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new UserError(`--options must be a JSON object, e.g. '{"top_k": 3}', got ${text}`);
-  }
-  return value as Record<string, unknown>;
-}
-
 export const predict: Command = {
   summary: "run a pipeline (fill-mask, ner, question-answering, ...) and print JSON",
   help,
@@ -106,10 +67,8 @@ export const predict: Command = {
       },
     });
     const [task, input, ...extra] = positionals;
-    if (task === undefined)
+    if (task === undefined) {
       throw new UserError(`predict needs a TASK: ${PIPELINE_TASKS.join(", ")}`);
-    if (!(PIPELINE_TASKS as readonly string[]).includes(task) && task !== "semantic-search") {
-      throw new UserError(`unknown task '${task}'; tasks: ${PIPELINE_TASKS.join(", ")}`);
     }
     if (extra.length > 0) {
       throw new UserError(
@@ -121,53 +80,15 @@ export const predict: Command = {
         `--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${values.backend}`,
       );
     }
-    const options = parseOptions(values.options);
-    const load = {
+    const predict = await predictFunction(task, values.model, parseOptions(values.options), {
       backend: values.backend as BackendChoice,
       revision: values.revision,
       dtype: dtypeChoice(values.dtype),
-    };
-    const pipe =
-      task === "semantic-search"
-        ? await searchFunction(values.model, options, load)
-        : ((await pipeline(task as Task, values.model, load)) as unknown as (
-            inputs: unknown,
-            options: unknown,
-          ) => Promise<unknown>);
+    });
     if (input !== undefined) {
-      process.stdout.write(`${JSON.stringify(await pipe(parseInput(input), options), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(await predict(input), null, 2)}\n`);
       return 0;
     }
-    return answerLines((text) => pipe(parseInput(text), options));
+    return answerLines(predict);
   },
 };
-
-/** semantic-search as a pipeline-like function: builds or loads the index, then answers queries. */
-async function searchFunction(
-  model: string | undefined,
-  options: Record<string, unknown>,
-  load: PipelineLoadOptions,
-): Promise<(query: unknown) => Promise<unknown>> {
-  const reader = new OptionReader("semantic-search", options, SEARCH_OPTIONS);
-  const indexPath = reader.string("index", "");
-  if (indexPath === "") {
-    throw new UserError(
-      `semantic-search needs the index file: --options '{"index": "docs.index"}'`,
-    );
-  }
-  const topK = reader.int("top_k", 5);
-  let index: SemanticSearch;
-  if (reader.has("corpus")) {
-    const corpusPath = reader.string("corpus", "");
-    const pooling = reader.string("pooling", "mean") as Pooling;
-    index = await SemanticSearch.create(model, { ...load, pooling });
-    index.add(readCorpusLines(corpusPath), reader.int("batch_size", DEFAULT_BATCH_SIZE));
-    index.save(indexPath);
-  } else {
-    index = await SemanticSearch.load(indexPath, { ...load, model });
-  }
-  return async (query) => {
-    if (Array.isArray(query)) return query.map((q) => index.search(q, topK));
-    return index.search(query as string, topK);
-  };
-}
