@@ -12,6 +12,7 @@ import { forward } from "./commands/forward.js";
 import { initStudentCommand } from "./commands/init-student.js";
 import { predict } from "./commands/predict.js";
 import { quantize } from "./commands/quantize.js";
+import { queue } from "./commands/queue.js";
 import { serve } from "./commands/serve.js";
 import { tokenize } from "./commands/tokenize.js";
 import { trainCommand } from "./commands/train.js";
@@ -39,6 +40,7 @@ export const commands: Record<string, Command> = {
   "init-student": initStudentCommand,
   predict,
   quantize,
+  queue,
   serve,
   tokenize,
   train: trainCommand,

@@ -1,0 +1,56 @@
+// `distilbert queue worker`: pulls chunks from the queue and answers them (processor.ts, in
+// worker threads). On SIGTERM it finishes the jobs it holds, then exits; a worker killed outright
+// loses nothing: its jobs' locks expire and another worker takes them.
+
+import { fileURLToPath } from "node:url";
+import { type Job, Worker } from "bullmq";
+import type { BackendChoice } from "../tensor/index.js";
+import { type ChunkJob, type ChunkResult, connectRedis } from "./jobs.js";
+import { BACKEND_VARIABLE } from "./processor.js";
+
+const PROCESSOR = fileURLToPath(new URL("./processor.js", import.meta.url));
+
+export interface WorkerOptions {
+  redis: string;
+  queue: string;
+  /** Jobs at once, each in its own thread. */
+  concurrency: number;
+  backend: BackendChoice;
+  /**
+   * How long a job's lock lasts without renewal: a worker that died is noticed (and its job given
+   * to another) after about this long, and at most twice this.
+   */
+  lockMs: number;
+  log: (line: string) => void;
+}
+
+/** Runs until `stop` resolves (a signal), then lets the jobs in hand finish and returns. */
+export async function runWorker(options: WorkerOptions, stop: Promise<void>): Promise<void> {
+  const connection = await connectRedis(options.redis);
+  process.env[BACKEND_VARIABLE] = options.backend;
+  const worker = new Worker<ChunkJob, ChunkResult>(options.queue, PROCESSOR, {
+    connection,
+    concurrency: options.concurrency,
+    useWorkerThreads: true,
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
+  });
+  const describe = (job: Job<ChunkJob>) => {
+    const { lines } = job.data;
+    return `job ${job.id} (lines ${lines[0]?.number}-${lines.at(-1)?.number})`;
+  };
+  worker.on("active", (job) => options.log(`started ${describe(job)}`));
+  worker.on("completed", (job) => options.log(`completed ${describe(job)}`));
+  worker.on("failed", (job, error) => {
+    if (job) options.log(`failed ${describe(job)}: ${error.message}`);
+  });
+  worker.on("error", (error) => options.log(`error: ${error.message}`));
+  await worker.waitUntilReady();
+  options.log(
+    `waiting for jobs on queue '${options.queue}' at ${options.redis} (concurrency ${options.concurrency})`,
+  );
+  await stop;
+  options.log("stopping: finishing the jobs in hand");
+  await worker.close();
+  await connection.quit();
+}
