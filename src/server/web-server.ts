@@ -75,7 +75,12 @@ export class WebServer {
       return listed;
     });
     this.app.get("/*", async (request, reply) => {
-      const path = decodeURIComponent(new URL(request.url, "http://host").pathname);
+      let path: string;
+      try {
+        path = decodeURIComponent(new URL(request.url, "http://host").pathname);
+      } catch {
+        return reply.code(400).type("text/plain").send("a malformed path");
+      }
       return this.sendFile(reply, request.headers["if-none-match"], this.fileFor(path));
     });
   }

@@ -82,11 +82,17 @@ export class ModelStore {
         onProgress: this.onProgress,
       });
       const id = `served:${name}`;
-      this.entries.set(id, {
-        info: describe(id, name, await loadConfigFrom(files), false),
-        files,
-        memory: null,
-      });
+      try {
+        this.entries.set(id, {
+          info: describe(id, name, await loadConfigFrom(files), false),
+          files,
+          memory: null,
+        });
+      } catch (error) {
+        // One model this page cannot run (another architecture) leaves the others usable.
+        if (!(error instanceof UserError)) throw error;
+        console.warn(`distilbert-ts: ${name} is left out: ${error.message}`);
+      }
     }
   }
 
