@@ -436,11 +436,10 @@ function download(client: WorkerClient, panel: Panel, dtype: "float32" | "int8")
 
 // ---- files ----
 
-/** A chosen file, or the sample the link points at. */
-async function readChosen(input: HTMLInputElement, sample: HTMLAnchorElement | null) {
+/** The file chosen in `input`, or else the sample the link points at. */
+async function readChosen(input: HTMLInputElement, sample: HTMLAnchorElement) {
   const file = input.files?.[0];
   if (file) return { name: file.name, text: await file.text() };
-  if (!sample) return null;
   const response = await fetch(sample.href);
   if (!response.ok) throw new Error(`cannot fetch ${sample.href}: HTTP ${response.status}`);
   return {
@@ -525,10 +524,15 @@ function main(): void {
     }
   });
 
+  // A task's example fills the input only where the user has not written their own.
+  let shown = { text: "", context: "" };
   const showExample = () => {
     const task = taskSelect.value as RunTask;
-    input.value = EXAMPLES[task].text;
-    context.value = EXAMPLES[task].context ?? "";
+    if (input.value === "" || input.value === shown.text) input.value = EXAMPLES[task].text;
+    if (context.value === "" || context.value === shown.context) {
+      context.value = EXAMPLES[task].context ?? "";
+    }
+    shown = { text: EXAMPLES[task].text, context: EXAMPLES[task].context ?? "" };
     context.hidden = task !== "question-answering";
     fillModelSelect(element("run-model"), forTask(task));
     output.replaceChildren();
@@ -603,14 +607,13 @@ function main(): void {
     event.preventDefault();
     trainFile.value = "";
     const chosen = await readChosen(trainFile, trainSample);
-    if (chosen) fillFields(fieldNames(chosen.name, chosen.text));
-    trainSample.dataset.chosen = "true";
+    fillFields(fieldNames(chosen.name, chosen.text));
+    setStatus(trainPanel, "idle", "the sample is chosen");
   });
 
   element("train").addEventListener("click", async () => {
     try {
-      const file = await readChosen(trainFile, trainSample.dataset.chosen ? trainSample : null);
-      if (!file) throw new Error("choose a JSON-lines or CSV file first (or use the sample)");
+      const file = await readChosen(trainFile, trainSample);
       const names = fieldNames(file.name, file.text);
       if (element<HTMLSelectElement>("text-field").options.length === 0) fillFields(names);
       startJob(client, trainPanel, {
@@ -636,13 +639,11 @@ function main(): void {
   distilSample.addEventListener("click", (event) => {
     event.preventDefault();
     distilFile.value = "";
-    distilSample.dataset.chosen = "true";
-    setStatus(distilPanel, "idle", "the sample corpus is chosen");
+    setStatus(distilPanel, "idle", "the sample is chosen");
   });
   element("distil").addEventListener("click", async () => {
     try {
-      const file = await readChosen(distilFile, distilSample.dataset.chosen ? distilSample : null);
-      if (!file) throw new Error("choose a text file first (or use the sample)");
+      const file = await readChosen(distilFile, distilSample);
       startJob(client, distilPanel, {
         type: "distil",
         teacher: element<HTMLSelectElement>("distil-model").value,
