@@ -33,6 +33,21 @@ test("chunks and run keys: the same run always makes the same jobs", () => {
   assert.notEqual(runKey(spec, 10, input), runKey(spec, 10, new TextEncoder().encode("b\n")));
 });
 
+test("queue run refuses an output folder that does not exist before any work", () => {
+  const result = spawnSync(
+    process.execPath,
+    [CLI, "queue", "run", "--redis", "redis://127.0.0.1:1", "--task", "fill-mask"].concat([
+      "--input",
+      join(ROOT, "data", "corpus.eval.txt"),
+      "--output",
+      join(tmpdir(), "no-such-folder-for-distilbert", "out.jsonl"),
+    ]),
+    { encoding: "utf8" },
+  );
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /the folder .*no-such-folder-for-distilbert does not exist/);
+});
+
 let redis: ChildProcess;
 let url: string;
 let work: string;

@@ -3,7 +3,8 @@
 // order, atomically. Job ids come from the run's key (jobs.ts), so a run started again after a
 // crash finds the chunks already answered and waits only for the rest.
 
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import { readLines, type StdinLine } from "../cli/stdin-lines.js";
 import { UserError } from "../errors.js";
@@ -58,6 +59,11 @@ async function inputLines(path: string): Promise<{ bytes: Buffer; lines: StdinLi
 }
 
 export async function runQueued(options: RunOptions): Promise<RunSummary> {
+  // Found out now, not after the workers have answered everything.
+  const outDir = dirname(resolve(options.output));
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) {
+    throw new UserError(`--output ${options.output}: the folder ${outDir} does not exist`);
+  }
   const { bytes, lines } = await inputLines(options.input);
   const spec = { task: options.task, model: options.model, options: options.options };
   const key = runKey(spec, options.chunk, bytes);

@@ -9,8 +9,15 @@ export async function listen(app: FastifyInstance, port: number, host: string): 
   try {
     await app.listen({ port, host });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
       throw new UserError(`port ${port} on ${host} is in use: pick another with --port`);
+    }
+    if (code === "EACCES") {
+      throw new UserError(`port ${port} needs privileges this process lacks: pick one above 1023`);
+    }
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+      throw new UserError(`cannot listen on ${host}: not an address of this machine (--host)`);
     }
     throw error;
   }
