@@ -42,7 +42,7 @@ export interface LoadedFolder {
   tokenizerFiles: FolderFiles;
 }
 
-function describe(id: string, name: string, config: ModelConfig, madeHere: boolean): ModelInfo {
+function describe(id: string, name: string, config: ModelConfig): ModelInfo {
   return {
     id,
     name,
@@ -54,7 +54,6 @@ function describe(id: string, name: string, config: ModelConfig, madeHere: boole
       .map(Number)
       .sort((a, b) => a - b)
       .map((id) => config.id2label[id]),
-    madeHere,
   };
 }
 
@@ -84,7 +83,7 @@ export class ModelStore {
       const id = `served:${name}`;
       try {
         this.entries.set(id, {
-          info: describe(id, name, await loadConfigFrom(files), false),
+          info: describe(id, name, await loadConfigFrom(files)),
           files,
           memory: null,
         });
@@ -109,6 +108,7 @@ export class ModelStore {
     return this.addInMemory("opened", name, folder, false);
   }
 
+  /** `madeHere`: a trained model, whose files a download gives. */
   private addInMemory(kind: string, name: string, folder: FolderFiles, madeHere: boolean) {
     this.added += 1;
     const id = `${kind}:${this.added}`;
@@ -116,7 +116,7 @@ export class ModelStore {
     const text = typeof contents === "string" ? contents : new TextDecoder().decode(contents);
     const config = parseConfigText(text, `${name}/config.json`);
     const entry: Entry = {
-      info: describe(id, name, config, madeHere),
+      info: describe(id, name, config),
       files: filesInMemory(folder, name),
       memory: madeHere ? folder : null,
     };

@@ -24,8 +24,6 @@ export interface ModelInfo {
   hiddenSize: number;
   /** The classifier's labels, in id order; empty for other heads. */
   labels: string[];
-  /** Made in this page (fine-tuned or distilled): it can be downloaded. */
-  madeHere: boolean;
 }
 
 /** A text file the user chose. */

@@ -45,7 +45,7 @@ Options:
   --concurrency N     worker: jobs at once, each in its own thread; default 1
   --backend NAME      worker: ${BACKEND_CHOICES.join(", ")} (default auto)
   --lock-ms MS        worker: a job's lock; a dead worker's job goes to another after about
-                      this long; default 30000
+                      this long (the locks are renewed every half of it); default 10000
 
 Example, on one machine or many against one Redis:
   distilbert queue worker --redis redis://queue-host:6379 &       # on each machine
@@ -122,7 +122,7 @@ export const queue: Command = {
           queue: queueName,
           concurrency: positiveInt("concurrency", values.concurrency) ?? 1,
           backend: backendChoice(values.backend),
-          lockMs: positiveInt("lock-ms", values["lock-ms"]) ?? 30_000,
+          lockMs: positiveInt("lock-ms", values["lock-ms"]) ?? 10_000,
           log,
         },
         untilSignalled(),
