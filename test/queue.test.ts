@@ -13,6 +13,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { chunksOf, runKey } from "../src/queue/jobs.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -229,12 +231,20 @@ test("a killed run resumes: chunks answered before are not computed again", {
 test("a job whose model does not exist fails the run, saying so", { skip: SKIP }, async () => {
   const worker = startWorker("missing");
   await worker.ready;
-  const input = writeInput("missing.txt", 3);
+  const input = writeInput("missing.txt", 11);
   const output = join(work, "missing.jsonl");
   const result = await runToEnd(runArgs("missing", input, output, join(work, "no-such-model")));
   assert.equal(result.status, 1);
   assert.match(result.stderr, /failed: .*no-such-model: no such model folder/);
   assert.equal(existsSync(output), false, "nothing written");
+  // The failed run's jobs are not left waiting in Redis (one a worker held may fail after).
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue("missing", { connection });
+  const counts = await queue.getJobCounts("waiting", "delayed", "failed", "completed");
+  await queue.close();
+  await connection.quit();
+  assert.equal(counts.waiting + counts.delayed + counts.completed, 0, JSON.stringify(counts));
+  assert.ok(counts.failed <= 1, JSON.stringify(counts));
   worker.child.kill("SIGTERM");
   assert.equal(await exitOf(worker.child), 0);
 });

@@ -156,7 +156,15 @@ export async function runQueued(options: RunOptions): Promise<RunSummary> {
         else if (state === "failed") fail(id, job.failedReason);
       }
     }
-    if (failure !== null) throw new UserError(failure);
+    if (failure !== null) {
+      // The chunks answered stay for a rerun to resume from; the rest go, not to linger in Redis
+      // (a rerun makes them again). A job a worker holds now cannot be removed; it fails alone.
+      for (const id of ids) {
+        const job = await queue.getJob(id);
+        if (job && (await job.getState()) !== "completed") await job.remove().catch(() => {});
+      }
+      throw new UserError(failure);
+    }
     const answers = results as ChunkResult[];
     const text = answers.map((result) => result.lines.join("\n")).join("\n");
     writeFileAtomic(options.output, `${text}\n`);
