@@ -6,11 +6,16 @@ import { type SandboxedJob, UnrecoverableError } from "bullmq";
 import { type PredictFunction, predictFunction } from "../cli/predict-function.js";
 import { answerLine } from "../cli/stdin-lines.js";
 import { UserError } from "../errors.js";
+import type { ModelDtype } from "../models/types.js";
 import type { BackendChoice } from "../tensor/index.js";
 import type { ChunkJob, ChunkResult } from "./jobs.js";
 
-/** Set by the worker command before it starts BullMQ (worker threads inherit the environment). */
+/**
+ * The worker's choices, set by the worker command before it starts BullMQ (worker threads
+ * inherit the environment): the backend, and "int8" to quantize float models as they load.
+ */
 export const BACKEND_VARIABLE = "DISTILBERT_QUEUE_BACKEND";
+export const DTYPE_VARIABLE = "DISTILBERT_QUEUE_DTYPE";
 
 const predictors = new Map<string, Promise<PredictFunction>>();
 
@@ -19,7 +24,8 @@ function predictorFor(job: ChunkJob): Promise<PredictFunction> {
   let made = predictors.get(key);
   if (!made) {
     const backend = (process.env[BACKEND_VARIABLE] ?? "auto") as BackendChoice;
-    made = predictFunction(job.task, job.model ?? undefined, job.options, { backend });
+    const dtype = process.env[DTYPE_VARIABLE] as ModelDtype | undefined;
+    made = predictFunction(job.task, job.model ?? undefined, job.options, { backend, dtype });
     made.catch(() => predictors.delete(key));
     predictors.set(key, made);
   }

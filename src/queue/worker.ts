@@ -4,9 +4,10 @@
 
 import { fileURLToPath } from "node:url";
 import { type Job, Worker } from "bullmq";
+import type { ModelDtype } from "../models/types.js";
 import type { BackendChoice } from "../tensor/index.js";
 import { type ChunkJob, type ChunkResult, connectRedis } from "./jobs.js";
-import { BACKEND_VARIABLE } from "./processor.js";
+import { BACKEND_VARIABLE, DTYPE_VARIABLE } from "./processor.js";
 
 const PROCESSOR = fileURLToPath(new URL("./processor.js", import.meta.url));
 
@@ -16,6 +17,8 @@ export interface WorkerOptions {
   /** Jobs at once, each in its own thread. */
   concurrency: number;
   backend: BackendChoice;
+  /** "int8": float models are quantized as they load. */
+  dtype: ModelDtype | undefined;
   /**
    * How long a job's lock lasts without renewal: a worker that died is noticed (and its job given
    * to another) after about this long, and at most twice this.
@@ -28,6 +31,7 @@ export interface WorkerOptions {
 export async function runWorker(options: WorkerOptions, stop: Promise<void>): Promise<void> {
   const connection = await connectRedis(options.redis);
   process.env[BACKEND_VARIABLE] = options.backend;
+  if (options.dtype) process.env[DTYPE_VARIABLE] = options.dtype;
   const worker = new Worker<ChunkJob, ChunkResult>(options.queue, PROCESSOR, {
     connection,
     concurrency: options.concurrency,

@@ -8,11 +8,11 @@ import { runQueued } from "../../queue/run.js";
 import { runWorker } from "../../queue/worker.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { backendChoice, positiveInt, required } from "../options.js";
+import { backendChoice, dtypeChoice, positiveInt, required } from "../options.js";
 import { parseOptions } from "../predict-function.js";
 
 const help = `distilbert queue worker --redis URL [--queue NAME] [--concurrency N] [--backend NAME]
-                        [--lock-ms MS]
+                        [--dtype int8] [--lock-ms MS]
 distilbert queue run --redis URL [--queue NAME] --task TASK [--model DIR_OR_ID] [--options JSON]
                      --input IN.jsonl --output OUT.jsonl [--chunk N]
 
@@ -44,6 +44,8 @@ Options:
   --chunk N           run: input lines per job; default 100
   --concurrency N     worker: jobs at once, each in its own thread; default 1
   --backend NAME      worker: ${BACKEND_CHOICES.join(", ")} (default auto)
+  --dtype int8        worker: quantize float models to int8 as they load (results then equal
+                      \`distilbert predict --dtype int8\`)
   --lock-ms MS        worker: a job's lock; a dead worker's job goes to another after about
                       this long (the locks are renewed every half of it); default 10000
 
@@ -63,6 +65,7 @@ const OPTIONS = {
   chunk: { type: "string" },
   concurrency: { type: "string" },
   backend: { type: "string" },
+  dtype: { type: "string" },
   "lock-ms": { type: "string" },
 } as const;
 
@@ -122,6 +125,7 @@ export const queue: Command = {
           queue: queueName,
           concurrency: positiveInt("concurrency", values.concurrency) ?? 1,
           backend: backendChoice(values.backend),
+          dtype: dtypeChoice(values.dtype),
           lockMs: positiveInt("lock-ms", values["lock-ms"]) ?? 10_000,
           log,
         },
