@@ -28,7 +28,7 @@ export interface WorkerOptions {
 }
 
 /** Runs until `stop` resolves (a signal), then lets the jobs in hand finish and returns. */
-export async function runWorker(options: WorkerOptions, stop: Promise<void>): Promise<void> {
+export async function runWorker(options: WorkerOptions, stop: Promise<unknown>): Promise<void> {
   const connection = await connectRedis(options.redis);
   process.env[BACKEND_VARIABLE] = options.backend;
   if (options.dtype) process.env[DTYPE_VARIABLE] = options.dtype;

@@ -10,6 +10,7 @@ import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
 import { backendChoice, dtypeChoice, positiveInt, required } from "../options.js";
 import { parseOptions } from "../predict-function.js";
+import { nextSignal } from "../signals.js";
 
 const help = `distilbert queue worker --redis URL [--queue NAME] [--concurrency N] [--backend NAME]
                         [--dtype int8] [--lock-ms MS]
@@ -69,18 +70,6 @@ const OPTIONS = {
   "lock-ms": { type: "string" },
 } as const;
 
-function untilSignalled(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-}
-
 function progressBar(): (done: number, total: number) => void {
   if (!process.stderr.isTTY) {
     let shown = -1;
@@ -129,7 +118,7 @@ export const queue: Command = {
           lockMs: positiveInt("lock-ms", values["lock-ms"]) ?? 10_000,
           log,
         },
-        untilSignalled(),
+        nextSignal(),
       );
       return 0;
     }

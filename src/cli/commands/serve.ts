@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, InferenceServer, type ServerLimits } from "../../server
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
 import { backendChoice, DTYPE_HELP, dtypeChoice, positiveInt } from "../options.js";
+import { nextSignal } from "../signals.js";
 
 /** The limit options: flag, the ServerLimits field, what it bounds. */
 const LIMIT_OPTIONS: [string, keyof ServerLimits, string][] = [
@@ -162,24 +163,10 @@ export const serve: Command = {
     process.stderr.write(
       `distilbert serve: ${served.join(", ")} on http://${address} (${routes}, /embed, /v1/embeddings, GET /health, /metrics); Ctrl-C stops\n`,
     );
-    await untilSignalled(server);
+    // Requests in progress get the shutdown timeout, then their connections are cut.
+    const signal = await nextSignal();
+    process.stderr.write(`distilbert serve: ${signal}, finishing the requests in progress\n`);
+    await server.close().catch(() => {});
     return 0;
   },
 };
-
-/**
- * Resolves once SIGINT or SIGTERM has closed the server: requests in progress get the shutdown
- * timeout, then their connections are cut. A second signal stops at once.
- */
-function untilSignalled(server: InferenceServer): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      process.stderr.write(`distilbert serve: ${signal}, finishing the requests in progress\n`);
-      server.close().then(resolve, resolve);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-}

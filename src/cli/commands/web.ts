@@ -10,6 +10,7 @@ import { resolveModel } from "../../io/hub.js";
 import { type ServedModel, WebServer } from "../../server/web-server.js";
 import type { Command } from "../commands.js";
 import { positiveInt } from "../options.js";
+import { nextSignal } from "../signals.js";
 
 /** The built app: dist/web beside dist/src. */
 const WEB_ROOT = fileURLToPath(new URL("../../../web/", import.meta.url));
@@ -68,15 +69,8 @@ export const web: Command = {
     const server = new WebServer(WEB_ROOT, await servedModels(values.model ?? []));
     const url = await server.listen(port, host);
     process.stderr.write(`distilbert web: serving the app on ${url} (Ctrl-C to stop)\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        server.close().then(resolve, resolve);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await nextSignal();
+    await server.close();
     return 0;
   },
 };
