@@ -38,22 +38,29 @@ function isDType(value: unknown): value is DType {
   return typeof value === "string" && value in DTYPE_SIZE;
 }
 
+/** Where a file's bytes come from: memory, or (Node) the file read range by range. */
+export interface ByteSource {
+  readonly byteLength: number;
+  /** Bytes [start, end): a view of memory, or freshly read. */
+  read(start: number, end: number): Uint8Array;
+}
+
 export class SafetensorsFile {
   readonly path: string;
   readonly metadata: Record<string, string>;
-  private readonly bytes: Uint8Array;
+  private readonly source: ByteSource;
   private readonly dataStart: number;
   private readonly entries: Map<string, Entry>;
 
   protected constructor(
     path: string,
-    bytes: Uint8Array,
+    source: ByteSource,
     dataStart: number,
     entries: Map<string, Entry>,
     metadata: Record<string, string>,
   ) {
     this.path = path;
-    this.bytes = bytes;
+    this.source = source;
     this.dataStart = dataStart;
     this.entries = entries;
     this.metadata = metadata;
@@ -61,11 +68,23 @@ export class SafetensorsFile {
 
   /** Parses bytes already in memory (a fetched file in the browser); `source` names it in errors. */
   static fromBytes(bytes: Uint8Array, source: string): SafetensorsFile {
+    return SafetensorsFile.fromSource(
+      { byteLength: bytes.byteLength, read: (start, end) => bytes.subarray(start, end) },
+      source,
+    );
+  }
+
+  /**
+   * Parses the header of `bytes` and checks every tensor's range against the file's length;
+   * tensors are read from the source when asked for.
+   */
+  protected static fromSource(bytes: ByteSource, source: string): SafetensorsFile {
     const fail = (what: string): never => {
       throw new UserError(`${source} is not a valid safetensors file: ${what}`);
     };
     if (bytes.byteLength < 8) fail(`it is ${bytes.byteLength} bytes long, shorter than the header`);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const prefix = bytes.read(0, 8);
+    const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
     const headerLength = Number(view.getBigUint64(0, true));
     if (headerLength > bytes.byteLength - 8 || headerLength > MAX_HEADER_BYTES) {
       fail(
@@ -74,7 +93,7 @@ export class SafetensorsFile {
     }
     let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+      header = JSON.parse(new TextDecoder().decode(bytes.read(8, 8 + headerLength)));
     } catch (error) {
       fail(`its header is not well-formed JSON (${(error as Error).message})`);
     }
@@ -145,7 +164,10 @@ export class SafetensorsFile {
     return { name, dtype, shape: [...shape] };
   }
 
-  /** The tensor as float32, converted from any dtype; a view without copying when F32 and aligned. */
+  /**
+   * The tensor as float32, converted from any dtype: for bytes in memory a view without copying
+   * when F32 and aligned; for a file on disk, read now into memory of its own.
+   */
   float32(name: string): Float32Array {
     const entry = this.entry(name);
     const bytes = this.raw(entry);
@@ -169,7 +191,7 @@ export class SafetensorsFile {
     }
   }
 
-  /** An I8 tensor's values, a view of the file's bytes. */
+  /** An I8 tensor's values: a view of the bytes in memory, or read from the file now. */
   int8(name: string): Int8Array {
     const entry = this.entry(name);
     if (entry.dtype !== "I8") {
@@ -221,7 +243,7 @@ export class SafetensorsFile {
   }
 
   private raw(entry: Entry): Uint8Array {
-    return this.bytes.subarray(this.dataStart + entry.begin, this.dataStart + entry.end);
+    return this.source.read(this.dataStart + entry.begin, this.dataStart + entry.end);
   }
 }
 

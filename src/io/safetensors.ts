@@ -1,7 +1,7 @@
 // Safetensors files and checkpoints on disk (Node): the classes of safetensors-format.ts, shared
 // with the browser bundle, plus opening files and folders and writing files atomically.
 
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -25,9 +25,48 @@ function readFile(path: string): Uint8Array {
   }
 }
 
+/**
+ * The file read range by range, each read into memory of its own: a tensor read for a model is
+ * freed with it (a packed weight's float copy as soon as it is packed), not kept alive by one
+ * buffer holding the whole file.
+ */
+function fileSource(path: string): format.ByteSource {
+  let byteLength: number;
+  try {
+    byteLength = statSync(path).size;
+  } catch (error) {
+    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  return {
+    byteLength,
+    read(start, end) {
+      const bytes = Buffer.allocUnsafeSlow(end - start);
+      let fd: number | undefined;
+      try {
+        fd = openSync(path, "r");
+        let done = 0;
+        while (done < bytes.length) {
+          const got = readSync(fd, bytes, done, bytes.length - done, start + done);
+          if (got === 0) break;
+          done += got;
+        }
+        if (done < bytes.length) {
+          throw new UserError(`${path} is shorter than when it was opened: was it replaced?`);
+        }
+      } catch (error) {
+        if (error instanceof UserError) throw error;
+        throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+  };
+}
+
 export class SafetensorsFile extends format.SafetensorsFile {
   static open(path: string): SafetensorsFile {
-    return SafetensorsFile.fromBytes(readFile(path), path);
+    return SafetensorsFile.fromSource(fileSource(path), path);
   }
 }
 

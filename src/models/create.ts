@@ -67,6 +67,8 @@ export interface CreateOptions {
   dtype?: ModelDtype;
   /** The weights' arrays are this model's to keep (see FactoryOptions.adoptSource). */
   adoptWeights?: boolean;
+  /** Inference only: Linear weights packed by the backend at load (FactoryOptions.inference). */
+  inference?: boolean;
 }
 
 /**
@@ -100,6 +102,7 @@ export function createModel(
     seed: options.seed ?? 0,
     int8: options.dtype === "int8",
     adoptSource: options.adoptWeights,
+    inference: options.inference,
   });
   return config.modelType === "distilbert"
     ? createDistilBert(config, head, factory, backend)

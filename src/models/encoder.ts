@@ -368,7 +368,7 @@ export class Encoder {
     const rows = run.batch * run.seq;
     const size = rows * p.outDim;
     if (dropMask && run.rng) {
-      linearForward(this.backend, p, x, out, rows);
+      linearForward(this.backend, p, x, out, rows, { inference: !run.train });
       dropoutMask(run.rng, dropMask, size, this.dropout);
       dropoutApply(out, dropMask, out, size);
       addInto(out, residual, size);

@@ -45,6 +45,11 @@ export interface LoadOptions {
   head?: HeadKind;
   /** "int8" quantizes a float model as it loads; an int8 folder loads as int8 regardless. */
   dtype?: ModelDtype;
+  /**
+   * For inference only (pipelines, serving, timing): Linear weights are packed by the backend as
+   * they are read, the packed copy replacing the float one, and the model cannot be trained.
+   */
+  inference?: boolean;
 }
 
 /** Loads a Hugging Face model folder (config.json + model.safetensors or shards). */
@@ -54,6 +59,7 @@ export function loadModel(dir: string, options: LoadOptions = {}): TransformerMo
   return createModel(config, checkpoint, options.backend ?? new ReferenceBackend(), {
     head: options.head,
     dtype: options.dtype,
+    inference: options.inference,
     adoptWeights: true,
     sourceName: join(dir, "model.safetensors"),
   });

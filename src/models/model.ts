@@ -102,6 +102,11 @@ export class TransformerModel implements Model {
         "an int8 model runs inference only: train the float model, then quantize it (`distilbert quantize`)",
       );
     }
+    if (this.parameters.some((param) => param.inferenceOnly)) {
+      throw new UserError(
+        "this model was loaded for inference only (its weights packed for the backend): load it without `inference` to train it",
+      );
+    }
     for (const param of this.parameters) {
       if (!param.grad) param.grad = this.backend.alloc(param.data.length);
     }

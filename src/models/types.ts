@@ -21,6 +21,11 @@ export interface Parameter {
    * its gradient stays zero and optimisers should skip it.
    */
   frozen?: boolean;
+  /**
+   * A Linear weight of an inference-only model (loadModel's `inference`), held by the backend as
+   * a constant: `data` may be a stand-in, not the values.
+   */
+  inferenceOnly?: boolean;
 }
 
 /** How a model holds its Linear weights and word embeddings. */

@@ -54,6 +54,11 @@ export interface FactoryOptions {
    * memory of loading a float32 checkpoint. WebAssembly still copies into its own memory.
    */
   adoptSource?: boolean;
+  /**
+   * An inference-only model: Linear weights go to the backend as constants (packed, where it
+   * packs, with the float copy freed) and the model cannot be trained.
+   */
+  inference?: boolean;
 }
 
 export class ParameterFactory {
@@ -67,6 +72,13 @@ export class ParameterFactory {
     private readonly options: FactoryOptions,
   ) {
     this.rng = new Rng(options.seed);
+  }
+
+  /** In an inference-only model, hands a Linear weight [n, k] to the backend as a constant. */
+  constant(param: Parameter, n: number, k: number): void {
+    if (!this.options.inference) return;
+    param.data = this.backend.constantWeight(param.data, n, k);
+    param.inferenceOnly = true;
   }
 
   /**
@@ -191,8 +203,10 @@ export function makeLinear(
   outDim: number,
   part: Part,
 ): LinearParams {
+  const weight = factory.make(`${prefix}.weight`, [outDim, inDim], "normal", part, true);
+  if (!weight.int8) factory.constant(weight, outDim, inDim);
   return {
-    weight: factory.make(`${prefix}.weight`, [outDim, inDim], "normal", part, true),
+    weight,
     bias: factory.make(`${prefix}.bias`, [outDim], "zeros", part),
     inDim,
     outDim,

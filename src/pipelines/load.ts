@@ -51,7 +51,7 @@ export async function loadForTask(
     typeof options.backend === "object"
       ? options.backend
       : await createBackend(options.backend ?? "auto");
-  const model = loadModel(dir, { backend, head, dtype: options.dtype });
+  const model = loadModel(dir, { backend, head, dtype: options.dtype, inference: true });
   return { dir, config, tokenizer, model };
 }
 

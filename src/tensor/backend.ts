@@ -71,6 +71,14 @@ export interface Backend {
   /** Stops the backend's threads and lets go of its memory; nothing may be called after. */
   dispose(): void;
 
+  /**
+   * A Linear weight W [n, k] for inference only: the array to pass as `b` of
+   * matmul(x, b, ..., { transB: true, constantB: true }) from now on. A backend that packs
+   * weights packs W now and returns a stand-in, so that W itself can be freed (the packed copy
+   * replaces it, not beside it); the others return W.
+   */
+  constantWeight(weight: Float32Array, n: number, k: number): Float32Array;
+
   /** C[m, n] (+)= op(A) op(B) (+ bias): op(A) is [m, k], op(B) is [k, n]. */
   matmul(
     a: Float32Array,

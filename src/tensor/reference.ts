@@ -27,6 +27,10 @@ export class ReferenceBackend implements Backend {
 
   dispose(): void {}
 
+  constantWeight(weight: Float32Array): Float32Array {
+    return weight;
+  }
+
   matmul(
     a: Float32Array,
     b: Float32Array,

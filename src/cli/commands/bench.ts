@@ -236,7 +236,8 @@ async function run(args: string[]): Promise<number> {
   const shapes = values.shapes.split(",").map(parseShape);
   const dtype = dtypeChoice(values.dtype);
   const backend = await chooseBackend(backendName, threads);
-  const model = loadModel(values.model, { backend, dtype });
+  // Without a training step the model is loaded as inference loads it (weights packed at load).
+  const model = loadModel(values.model, { backend, dtype, inference: values.train === "none" });
   const trainText = values.train ?? (model.dtype === "int8" ? "none" : "8x128");
   const trainShape = trainText === "none" ? undefined : parseShape(trainText);
   const report = values.json

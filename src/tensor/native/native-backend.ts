@@ -205,6 +205,12 @@ interface PackedWeight {
  */
 const packedWeights = new WeakMap<ArrayBufferLike, PackedWeight[]>();
 
+/** Inference weights packed at load (constantWeight), by the stand-in their layer passes. */
+const standIns = new WeakMap<
+  Float32Array,
+  { packed: PackedMatrix; n: number; k: number; kernelSet: string }
+>();
+
 /** Int8 weights packed, by weight and kernel set; a packed copy lives as long as its weight. */
 const packedInt8 = new WeakMap<Int8Matrix, Map<string, PackedInt8>>();
 
@@ -276,6 +282,17 @@ export class NativeBackend implements Backend {
 
   dispose(): void {}
 
+  constantWeight(weight: Float32Array, n: number, k: number): Float32Array {
+    const standIn = new Float32Array(0);
+    standIns.set(standIn, {
+      packed: this.addon.packMatrix(this.ctx, weight, n, k, true),
+      n,
+      k,
+      kernelSet: this.kernelSet,
+    });
+    return standIn;
+  }
+
   matmul(
     a: Float32Array,
     b: Float32Array,
@@ -286,7 +303,28 @@ export class NativeBackend implements Backend {
     options: MatmulOptions = {},
   ): void {
     const { transA = false, transB = false, accumulate = false, bias, residual } = options;
-    if (options.constantB) {
+    const standIn = standIns.get(b);
+    if (standIn) {
+      if (!options.constantB || !transB || standIn.n !== n || standIn.k !== k) {
+        throw new Error(`a packed inference weight [${standIn.n}, ${standIn.k}] used otherwise`);
+      }
+      if (standIn.kernelSet !== this.kernelSet) {
+        throw new Error(`a weight packed for ${standIn.kernelSet} given to ${this.kernelSet}`);
+      }
+      this.addon.matmulPacked(
+        this.ctx,
+        a,
+        standIn.packed,
+        c,
+        m,
+        n,
+        k,
+        transA,
+        accumulate,
+        bias,
+        residual,
+      );
+    } else if (options.constantB) {
       const packed = this.packedWeight(b, n, k, transB);
       this.addon.matmulPacked(this.ctx, a, packed, c, m, n, k, transA, accumulate, bias, residual);
     } else {

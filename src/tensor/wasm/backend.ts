@@ -133,6 +133,11 @@ export class WasmBackend implements Backend {
     this.pool.stop();
   }
 
+  // No packed float weights here: the weight is used as it is.
+  constantWeight(weight: Float32Array): Float32Array {
+    return weight;
+  }
+
   /** Bytes of the heap in use (for tests of freeing). */
   get bytesInUse(): number {
     return this.heap.bytesInUse;
