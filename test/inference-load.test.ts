@@ -1,13 +1,13 @@
 // Models loaded for inference only (loadModel's `inference`, what pipelines and serving use): on
 // every backend their outputs are the same bits as the model loaded for training (on native the
 // Linear weights are packed at load and the float copies freed; elsewhere nothing changes), and
-// they refuse to train.
+// they refuse to train or to be saved.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { SafetensorsFile } from "../src/io/safetensors.js";
-import { loadModel } from "../src/models/index.js";
+import { checkpointTensors, loadModel } from "../src/models/index.js";
 import { allBackends } from "./backends.js";
 import { FORWARD_FIXTURES, MODEL_FIXTURES, readBatch } from "./models-fixtures.js";
 
@@ -28,6 +28,7 @@ test("an inference-only model gives the training model's outputs, bit for bit", 
         assert.ok(packed.length > 0 && packed.every((param) => param.data.length === 0), fixture);
       }
       assert.throws(() => model.enableGradients(), /loaded for inference only/);
+      assert.throws(() => checkpointTensors(model), /loaded for inference only/);
     }
   }
 });

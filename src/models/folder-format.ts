@@ -2,6 +2,7 @@
 // keys and config.json's text. Node writes these files to disk (index.ts); the browser offers
 // them for download. No file access here.
 
+import { UserError } from "../errors.js";
 import { configFileText, type ModelConfig } from "../io/config-format.js";
 import { int8QuantizationConfig } from "../io/quantization-config.js";
 import { encodeSafetensors, type TensorToWrite } from "../io/safetensors-format.js";
@@ -29,6 +30,11 @@ export function checkpointTensors(
 ): Record<string, TensorToWrite> {
   const tensors: Record<string, TensorToWrite> = {};
   for (const param of model.parameters) {
+    if (param.inferenceOnly) {
+      throw new UserError(
+        `${param.name} is held packed by the backend (the model was loaded for inference only): load it without \`inference\` to save it`,
+      );
+    }
     if (param.int8) {
       tensors[param.name] = { dtype: "I8", shape: param.shape, data: param.int8.values };
       tensors[scaleKey(param.name)] = {
