@@ -22,7 +22,7 @@ function decodeLine(bytes: Buffer, number: number): StdinLine {
 }
 
 export async function* readLines(
-  input: AsyncIterable<Buffer> = process.stdin,
+  input: AsyncIterable<Buffer> | Iterable<Buffer> = process.stdin,
 ): AsyncGenerator<StdinLine> {
   let pending: Buffer = Buffer.alloc(0);
   let number = 0;

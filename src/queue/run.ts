@@ -3,7 +3,7 @@
 // order, atomically. Job ids come from the run's key (jobs.ts), so a run started again after a
 // crash finds the chunks already answered and waits only for the rest.
 
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import { readLines, type StdinLine } from "../cli/stdin-lines.js";
@@ -53,7 +53,7 @@ async function inputLines(path: string): Promise<{ bytes: Buffer; lines: StdinLi
     throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
   }
   const lines: StdinLine[] = [];
-  for await (const line of readLines(createReadStream(path))) lines.push(line);
+  for await (const line of readLines([bytes])) lines.push(line);
   if (lines.length === 0) throw new UserError(`${path} has no lines: give one input a line`);
   return { bytes, lines };
 }

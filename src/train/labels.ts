@@ -2,6 +2,15 @@
 // number or a digit string, or a label name) to its id.
 
 import { UserError } from "../errors.js";
+import type { ModelConfig } from "../io/config-format.js";
+
+/** A config's label names in id order (id2label). */
+export function labelNames(config: ModelConfig): string[] {
+  return Object.keys(config.id2label)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((id) => config.id2label[id]);
+}
 
 export class LabelSet {
   private readonly ids: Map<string, number>;

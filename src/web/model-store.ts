@@ -16,6 +16,7 @@ import { headOfConfig } from "../models/create.js";
 import type { Task, TaskPipelines } from "../pipelines/tasks.js";
 import type { Backend } from "../tensor/backend.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
+import { labelNames } from "../train/labels.js";
 import type { ModelInfo } from "./protocol.js";
 
 /** The Cache API cache the served models' files are kept in. */
@@ -50,10 +51,7 @@ function describe(id: string, name: string, config: ModelConfig): ModelInfo {
     architecture: config.architectures[0] ?? "BertModel",
     layers: config.numLayers,
     hiddenSize: config.hiddenSize,
-    labels: Object.keys(config.id2label)
-      .map(Number)
-      .sort((a, b) => a - b)
-      .map((id) => config.id2label[id]),
+    labels: labelNames(config),
   };
 }
 
@@ -147,16 +145,17 @@ export class ModelStore {
 
   async load(id: string): Promise<LoadedFolder> {
     const { files } = this.entry(id);
-    const [config, checkpoint, tokenizer] = await Promise.all([
-      loadConfigFrom(files),
-      loadCheckpointFrom(files),
-      loadTokenizerFrom(files),
-    ]);
+    // Read once: for the tokenizer here, and to be copied beside a model trained from it.
     const tokenizerFiles: FolderFiles = {};
     for (const name of TOKENIZER_FILES) {
       const bytes = await files.read(name);
       if (bytes) tokenizerFiles[name] = bytes;
     }
+    const [config, checkpoint, tokenizer] = await Promise.all([
+      loadConfigFrom(files),
+      loadCheckpointFrom(files),
+      loadTokenizerFrom(filesInMemory(tokenizerFiles, files.where)),
+    ]);
     return { config, checkpoint, tokenizer, tokenizerFiles };
   }
 

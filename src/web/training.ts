@@ -30,6 +30,7 @@ import {
 import { Rng } from "../models/rng.js";
 import { type DataFile, parseDataFile } from "../train/data-format.js";
 import { encodeDataset, trainingLabelSet } from "../train/features.js";
+import { labelNames } from "../train/labels.js";
 import { memoryStore } from "../train/memory-store.js";
 import type { Reporter } from "../train/reporter.js";
 import { configForTask } from "../train/tasks.js";
@@ -55,19 +56,10 @@ const HELD_OUT = 0.1;
 /** Splits items into (train, held out) by a seeded shuffle; nothing is held out below ten. */
 function holdOut<T>(items: T[]): [T[], T[]] {
   if (items.length < 10) return [items, []];
-  const order = items.map((_, i) => i);
-  const rng = new Rng(SEED);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.uint32() % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = new Rng(SEED).shuffle(items.map((_, i) => i));
   const count = Math.max(1, Math.round(items.length * HELD_OUT));
   const held = new Set(order.slice(0, count));
   return [items.filter((_, i) => !held.has(i)), items.filter((_, i) => held.has(i))];
-}
-
-function modelNames(config: ModelConfig): string[] {
-  return Object.keys(config.id2label).map((id) => config.id2label[Number(id)]);
 }
 
 export async function fineTune(
@@ -85,7 +77,7 @@ export async function fineTune(
   const trainFile: DataFile = { path: file.name, rows: trainRows };
   const task = "text-classification";
   const taskFields = { text: fields.text, pair: null, label: fields.label };
-  const labels = trainingLabelSet(data, task, taskFields, modelNames(source.config), null);
+  const labels = trainingLabelSet(data, task, taskFields, labelNames(source.config), null);
   const encode = { task, fields: taskFields, maxLength: settings.maxLength, labels } as const;
   const trainData = encodeDataset(trainFile, source.tokenizer, encode);
   const evalData =

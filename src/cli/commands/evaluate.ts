@@ -12,6 +12,7 @@ import { loadTokenizer } from "../../tokenizer/index.js";
 import { readCorpusLines, readDataFile } from "../../train/data.js";
 import { evaluate } from "../../train/evaluate.js";
 import { encodeDataset, trainingLabelSet } from "../../train/features.js";
+import { labelNames } from "../../train/labels.js";
 import { maskedLmMetrics } from "../../train/masked-lm.js";
 import { TASK_KINDS, TASKS } from "../../train/tasks.js";
 import type { Command } from "../commands.js";
@@ -98,7 +99,7 @@ async function run(args: string[]): Promise<number> {
   } else {
     const file = readDataFile(dataPath);
     const fields = taskFields(task, values);
-    const modelNames = Object.keys(config.id2label).map((id) => config.id2label[Number(id)]);
+    const modelNames = labelNames(config);
     const given = values["label-names"] ? values["label-names"].split(",") : null;
     const labels = trainingLabelSet(file, task, fields, modelNames, given);
     if (labels && labels.size !== config.numLabels) {

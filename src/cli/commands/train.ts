@@ -18,6 +18,7 @@ import {
 } from "../../train/checkpoint.js";
 import { readCorpusLines, readDataFile } from "../../train/data.js";
 import { encodeDataset, trainingLabelSet } from "../../train/features.js";
+import { labelNames } from "../../train/labels.js";
 import type { LoopOptions, LoopResult } from "../../train/loop.js";
 import { MASKED_LM, pretrainMaskedLm, saveMaskedLm } from "../../train/masked-lm.js";
 import { prepareModel } from "../../train/model-setup.js";
@@ -233,7 +234,7 @@ async function fineTune(values: Values, task: (typeof TASK_KINDS)[number]): Prom
   const tokenizer = loadTokenizer(run.modelDir);
   const config = loadConfig(run.modelDir);
   const trainFile = readDataFile(run.trainPath);
-  const modelNames = Object.keys(config.id2label).map((id) => config.id2label[Number(id)]);
+  const modelNames = labelNames(config);
   const labels = trainingLabelSet(
     trainFile,
     task,
