@@ -1,9 +1,11 @@
-// GFLOP/s of the native backend's matrix multiply alone on DistilBERT's shapes, against the
-// two cores' fp32 peak (237 GFLOP/s here). Prints one JSON line per shape.
+// GFLOP/s (GOP/s with --int8) of the native backend's matrix multiply alone on DistilBERT's
+// shapes, against the two cores' fp32 peak (237 GFLOP/s here). Prints one JSON line per shape.
 //
 //   node dist/bench/native-matmul.js [--threads 2] [--kernel-set avx512] [--rows 128,512,1024]
+//     [--int8]
 
 import { parseArgs } from "node:util";
+import { quantizeRows } from "../src/tensor/int8.js";
 import { NativeBackend } from "../src/tensor/native/native-backend.js";
 
 const { values } = parseArgs({
@@ -12,6 +14,7 @@ const { values } = parseArgs({
     "kernel-set": { type: "string" },
     rows: { type: "string", default: "128,512,1024" },
     seconds: { type: "string", default: "0.5" },
+    int8: { type: "boolean", default: false },
   },
 });
 
@@ -39,7 +42,10 @@ for (const rows of values.rows.split(",").map(Number)) {
     const w = fill(backend.alloc(n * k));
     const bias = fill(backend.alloc(n));
     const out = backend.alloc(rows * n);
-    const run = () => backend.matmul(x, w, out, rows, n, k, { transB: true, bias });
+    const int8 = values.int8 ? quantizeRows(w, n, k) : undefined;
+    const run = int8
+      ? () => backend.matmulInt8(x, int8, out, rows, { bias })
+      : () => backend.matmul(x, w, out, rows, n, k, { transB: true, bias });
     for (let i = 0; i < 3; i++) run();
     const times: number[] = [];
     const deadline = performance.now() + seconds * 1000;
@@ -54,6 +60,7 @@ for (const rows of values.rows.split(",").map(Number)) {
     console.log(
       JSON.stringify({
         kernel: backend.kernelSet,
+        dtype: values.int8 ? "int8" : "float32",
         threads: backend.threads,
         shape: `${rows}x${label}`,
         median_ms: Number(median.toFixed(3)),

@@ -21,10 +21,19 @@ struct QuantizedRows {
 
 thread_local QuantizedRows quantized_rows;
 
-// Rows of A in a block that fits in L2 beside a panel of B, a multiple of mr.
+// Rows of A in a block that fits in L2 beside a group of panels of B, a multiple of mr.
 long rows_per_block(const Int8Kernels& kernels, long kp) {
   long rows = (128 * 1024) / (kp * kernels.a_bytes);
   return std::max<long>(kernels.mr, rows / kernels.mr * kernels.mr);
+}
+
+// Panels of B a tile row of A runs across before the next tile row starts: together they stay in
+// L2 while every tile row of the block goes over them. Going across a group writes each row of C
+// in runs of a few KB, where one panel at a time writes a 128-byte piece of every row of the block,
+// rows n floats apart: for n = 3072 those all fall in one L1 set, which made the FFN's first
+// product 20% slower.
+long panels_per_group(long panel_bytes) {
+  return std::max<long>(1, (256 * 1024) / panel_bytes);
 }
 
 }  // namespace
@@ -111,25 +120,30 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
   const long wanted = (4L * threads + row_blocks - 1) / row_blocks;
   const long column_chunks = std::min(panels, std::max<long>(1, wanted));
   const long panels_per_chunk = (panels + column_chunks - 1) / column_chunks;
+  const long panel_bytes = nr * kp * kernels.b_bytes;
+  const long group_panels = panels_per_group(panel_bytes);
   const int tasks = static_cast<int>(row_blocks * column_chunks);
   parallel_for(pool, tasks, [&](int t) {
     long i0 = (t / column_chunks) * block_rows;
     long i1 = std::min(m, i0 + block_rows);
     long first = (t % column_chunks) * panels_per_chunk;
     long last = std::min(panels, first + panels_per_chunk);
-    for (long panel = first; panel < last; ++panel) {
-      long j = panel * nr;
-      int cols = static_cast<int>(std::min<long>(nr, n - j));
-      const char* bp = static_cast<const char*>(b.values) + panel * nr * kp * kernels.b_bytes;
+    for (long group = first; group < last; group += group_panels) {
+      long group_end = std::min(last, group + group_panels);
       for (long i = i0; i < i1; i += mr) {
         int rows = static_cast<int>(std::min<long>(mr, i1 - i));
-        Int8Epilogue e = {a_scale + i,
-                          a_zero + i,
-                          b.scales + j,
-                          b.sums + j,
-                          bias ? bias + j : nullptr,
-                          residual ? residual + i * n + j : nullptr};
-        kernels.tile(rows, cols, kp, qa + i * row_bytes, kp, bp, e, c + i * n + j, n);
+        for (long panel = group; panel < group_end; ++panel) {
+          long j = panel * nr;
+          int cols = static_cast<int>(std::min<long>(nr, n - j));
+          const char* bp = static_cast<const char*>(b.values) + panel * panel_bytes;
+          Int8Epilogue e = {a_scale + i,
+                            a_zero + i,
+                            b.scales + j,
+                            b.sums + j,
+                            bias ? bias + j : nullptr,
+                            residual ? residual + i * n + j : nullptr};
+          kernels.tile(rows, cols, kp, qa + i * row_bytes, kp, bp, e, c + i * n + j, n);
+        }
       }
     }
   });
