@@ -224,18 +224,30 @@ function tinyBatch(config: ModelConfig, choices: number | undefined, rng: Rng): 
   return inputs;
 }
 
-/** The loss the check differentiates: the head's loss, or Σ w·lastHiddenState. */
+/**
+ * The loss the check differentiates: the head's loss, or Σ w·lastHiddenState; and the scale of
+ * its float32 rounding: |loss|, or Σ |w·lastHiddenState| (a sum of random-signed terms can be far
+ * smaller than the terms whose rounding it carries).
+ */
 function lossOf(
   model: Model,
   inputs: ModelInputs,
   labels: ModelLabels,
   weights: Float32Array | null,
-): number {
+): { loss: number; scale: number } {
   const outputs = model.forward(inputs, labels, { train: true, dropoutSeed: 11 });
-  if (!weights) return outputs.loss as number;
-  let sum = 0;
-  for (let i = 0; i < weights.length; i++) sum += weights[i] * outputs.lastHiddenState[i];
-  return sum;
+  if (!weights) {
+    const loss = outputs.loss as number;
+    return { loss, scale: Math.abs(loss) };
+  }
+  let loss = 0;
+  let scale = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const term = weights[i] * outputs.lastHiddenState[i];
+    loss += term;
+    scale += Math.abs(term);
+  }
+  return { loss, scale };
 }
 
 function checkCase(backend: Backend, c: GradCase): void {
@@ -247,7 +259,7 @@ function checkCase(backend: Backend, c: GradCase): void {
   const weights = c.outputGradients
     ? Float32Array.from({ length: hiddenSize }, () => rng.normal())
     : null;
-  const loss = lossOf(model, inputs, labels, weights);
+  const { scale } = lossOf(model, inputs, labels, weights);
   model.enableGradients();
   model.zeroGradients();
   const gradients: OutputGradients | undefined = weights
@@ -274,13 +286,13 @@ function checkCase(backend: Backend, c: GradCase): void {
       for (let i = 0; i < original.length; i++) {
         param.data[i] = original[i] + sign * epsilon * direction[i];
       }
-      return lossOf(model, inputs, labels, weights);
+      return lossOf(model, inputs, labels, weights).loss;
     };
     const numeric = (lossAt(1) - lossAt(-1)) / (2 * epsilon);
     param.data.set(original);
     const error = Math.abs(analytic - numeric);
-    // float32 rounding in the loss (about 1e-6 of it) divided by the step bounds the noise.
-    const noise = (1e-6 * Math.max(1, Math.abs(loss))) / epsilon;
+    // float32 rounding in the loss (about 1e-6 of its scale) divided by the step bounds the noise.
+    const noise = (1e-6 * Math.max(1, scale)) / epsilon;
     assert.ok(
       error <= 2e-2 * Math.max(Math.abs(analytic), Math.abs(numeric)) + noise,
       `${c.name}: ${param.name}: analytic ${analytic}, finite difference ${numeric}`,

@@ -1,6 +1,6 @@
 // exp, erf and tanh in float32 written so compilers vectorize loops that call them (no libm
-// calls; the selects become vector blends given -fno-trapping-math). Accuracy: exp within 2 ulp; erf and tanh within about 2e-7 absolute,
-// which is what float32 can hold near 1.
+// calls; the selects become vector blends given -fno-trapping-math). Accuracy: exp within 2 ulp;
+// erf within 4e-7 relative; tanh within about 2e-7 absolute (float32 holds 6e-8 near 1).
 
 #pragma once
 
@@ -42,22 +42,29 @@ VECTOR_MATH float vexp(float x) {
   return x < -87.0f ? 0.0f : result;
 }
 
-// erf(x) = 1 - erfc(|x|) with the sign of x, erfc from the Chebyshev fit the TypeScript
-// reference uses (src/tensor/math.ts).
+// erf(x) = z P(z^2) / Q(z^2) for z = |x| up to 3.92 (beyond, erf is 1 in float32), with the sign
+// of x: a rational fit of degree 5 over 5 made for this file (least squares on the relative error,
+// reweighted towards minimax, over [0, 3.92]): 3.8e-7 relative in float32, a dozen FMAs and a
+// division, a third of the time of the erfc-times-exp form the TypeScript reference uses
+// (src/tensor/math.ts), in which GELU spent most of its time.
 VECTOR_MATH float verf(float x) {
-  const float z = std::fabs(x);
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  float poly = 0.17087277f;
-  poly = poly * t - 0.82215223f;
-  poly = poly * t + 1.48851587f;
-  poly = poly * t - 1.13520398f;
-  poly = poly * t + 0.27886807f;
-  poly = poly * t - 0.18628806f;
-  poly = poly * t + 0.09678418f;
-  poly = poly * t + 0.37409196f;
-  poly = poly * t + 1.00002368f;
-  const float erfc = t * vexp(-z * z - 1.26551223f + t * poly);
-  return std::copysign(1.0f - erfc, x);
+  const float magnitude = std::fabs(x);
+  const float z = magnitude > 3.92f ? 3.92f : magnitude;  // NaN stays NaN
+  const float t = z * z;
+  float p = 2.05040578e-06f;
+  p = p * t + 0.000284873182f;
+  p = p * t + 0.0037646878f;
+  p = p * t + 0.0527458489f;
+  p = p * t + 0.190383255f;
+  p = p * t + 1.12837911f;
+  float q = 3.80945348e-05f;
+  q = q * t + 0.00116233237f;
+  q = q * t + 0.0149673307f;
+  q = q * t + 0.114099704f;
+  q = q * t + 0.502055526f;
+  q = q * t + 1.0f;
+  const float value = z * p / q;
+  return std::copysign(value > 1.0f ? 1.0f : value, x);
 }
 
 // tanh(x) = 1 - 2 / (exp(2x) + 1), with the sign folded so exp never overflows.
