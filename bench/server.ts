@@ -3,7 +3,7 @@
 // clients, each a loop of POST /embed with one short text; beside them one client polls /health
 // every 50 ms. Reports requests/s, p50/p99 latency, errors, /health's p99 and the server's memory
 // after each level, as a table (or JSON lines with --json).
-//   npm run bench:server [-- --seconds 5 --levels 1,4,16,64 --dtype int8 --json]
+//   npm run bench:server [-- --seconds 5 --levels 1,4,16,64 --dtype int8 --threads N --json]
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     levels: { type: "string", default: "1,4,16,64" },
     json: { type: "boolean", default: false },
     dtype: { type: "string" },
+    threads: { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
@@ -56,6 +57,7 @@ async function startServer(): Promise<{ url: string; pid: number; stop: () => Pr
       "--max-concurrent-requests",
       "1024",
       ...(values.dtype ? ["--dtype", values.dtype] : []),
+      ...(values.threads ? ["--threads", values.threads] : []),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );

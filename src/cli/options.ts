@@ -53,9 +53,26 @@ export function dtypeChoice(value: string | undefined): ModelDtype | undefined {
   return value as ModelDtype;
 }
 
-/** The help line of --dtype, the same in every command that loads a model. */
-export const DTYPE_HELP =
-  "--dtype int8       quantize a float model's Linear weights and word embeddings to int8 as it loads (an int8 folder from `distilbert quantize` is int8 already)";
+/**
+ * The help of --dtype, the same in every command that loads a model: its description starts
+ * `column` characters after the option's own indent, as the command's other options do, and wraps
+ * before 100 characters.
+ */
+export function dtypeHelp(column: number): string {
+  const words =
+    "quantize a float model's Linear weights and word embeddings to int8 as it loads (a folder from `distilbert quantize` is int8 already)".split(
+      " ",
+    );
+  const width = 100 - 2 - column;
+  const lines = [""];
+  for (const word of words) {
+    const line = lines[lines.length - 1];
+    if (line && line.length + 1 + word.length > width) lines.push(word);
+    else lines[lines.length - 1] = line ? `${line} ${word}` : word;
+  }
+  const indent = " ".repeat(2 + column);
+  return `${"--dtype int8".padEnd(column)}${lines.join(`\n${indent}`)}`;
+}
 
 export function backendChoice(value: string | undefined): BackendChoice {
   const choice = (value ?? "auto") as BackendChoice;

@@ -9,7 +9,7 @@ import type { Backend } from "../../tensor/backend.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import { AdamW } from "../../train/optimizer.js";
 import type { Command } from "../commands.js";
-import { DTYPE_HELP, dtypeChoice } from "../options.js";
+import { dtypeChoice, dtypeHelp } from "../options.js";
 
 const help = `distilbert bench --model DIR [options]
 
@@ -22,7 +22,7 @@ Options:
   --model DIR        model folder (config.json + model.safetensors)
   --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto: the fastest available)
   --threads N        threads for the backend (default: the machine's cores)
-  ${DTYPE_HELP}
+  ${dtypeHelp(19)}
   --shapes LIST      comma-separated BATCHxSEQ shapes (default 1x128,8x128)
   --train SHAPE      the training step's shape, or "none" to skip it (default 8x128; none for
                      an int8 model, which runs inference only)

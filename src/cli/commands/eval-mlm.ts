@@ -9,7 +9,7 @@ import { Checkpoint, SafetensorsFile } from "../../io/safetensors.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import { readCorpusLines } from "../../train/data.js";
 import type { Command } from "../commands.js";
-import { backendFrom, DTYPE_HELP, dtypeChoice, positiveInt, required } from "../options.js";
+import { backendFrom, dtypeChoice, dtypeHelp, positiveInt, required } from "../options.js";
 
 const help = `distilbert eval-mlm --model DIR (--corpus FILE | --inputs FILE) [options]
 
@@ -33,7 +33,7 @@ Options:
   --json             print {"accuracy", "loss", "tokens"} as JSON
   --backend NAME     auto, native, wasm, reference (default auto)
   --threads N        worker threads
-  ${DTYPE_HELP}
+  ${dtypeHelp(19)}
 
 Example:
   distilbert eval-mlm --model models/bert-mini-sotu --corpus data/corpus.eval.txt`;

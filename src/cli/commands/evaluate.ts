@@ -18,8 +18,8 @@ import { TASK_KINDS, TASKS } from "../../train/tasks.js";
 import type { Command } from "../commands.js";
 import {
   backendFrom,
-  DTYPE_HELP,
   dtypeChoice,
+  dtypeHelp,
   maxLengthFor,
   positiveInt,
   required,
@@ -54,7 +54,7 @@ Options:
   --json                 print one JSON line of the metrics
   --backend NAME         auto, native, wasm, reference (default auto)
   --threads N            worker threads
-  ${DTYPE_HELP}
+  ${dtypeHelp(23)}
 
 Example:
   distilbert evaluate --model runs/spam --task text-classification \\

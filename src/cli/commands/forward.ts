@@ -14,7 +14,7 @@ import type {
 } from "../../models/types.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { DTYPE_HELP, dtypeChoice } from "../options.js";
+import { dtypeChoice, dtypeHelp } from "../options.js";
 
 const help = `distilbert forward --model DIR --inputs IN.safetensors --out OUT.safetensors [options]
 
@@ -45,7 +45,7 @@ Options:
                            Hugging Face key (needs labels; dropout off, as PyTorch in eval mode)
   --head KIND              build this head instead: ${HEAD_KINDS.join(", ")}
   --backend NAME           ${BACKEND_CHOICES.join(", ")} (default auto: the fastest available)
-  ${DTYPE_HELP}
+  ${dtypeHelp(25)}
 
 Example:
   distilbert forward --model models/bert-mini-sotu --inputs batch.safetensors \\

@@ -5,7 +5,7 @@ import { UserError } from "../../errors.js";
 import { DEFAULT_MODELS, PIPELINE_TASKS } from "../../pipelines/index.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { DTYPE_HELP, dtypeChoice } from "../options.js";
+import { dtypeChoice, dtypeHelp } from "../options.js";
 import { parseOptions, predictFunction } from "../predict-function.js";
 import { answerLines } from "../stdin-lines.js";
 
@@ -39,7 +39,7 @@ Options:
                      (default 5), pooling (when building; default "mean")
   --revision REV     Hub models: branch, tag or commit (default main)
   --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto)
-  ${DTYPE_HELP}
+  ${dtypeHelp(19)}
 
 Examples:
   distilbert predict fill-mask "The [MASK] of the United States shall be vested in a President."

@@ -9,7 +9,7 @@ import type { ModelSpec } from "../../server/model-worker.js";
 import { DEFAULT_LIMITS, InferenceServer, type ServerLimits } from "../../server/server.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { backendChoice, DTYPE_HELP, dtypeChoice, positiveInt } from "../options.js";
+import { backendChoice, dtypeChoice, dtypeHelp, positiveInt } from "../options.js";
 import { nextSignal } from "../signals.js";
 
 /** The limit options: flag, the ServerLimits field, what it bounds. */
@@ -73,7 +73,7 @@ Options:
   --port N             the port (default 8080; 0 picks a free one)
   --backend NAME       ${BACKEND_CHOICES.join(", ")} (default auto)
   --threads N          threads per model for the backend (default: the machine's cores)
-  ${DTYPE_HELP}
+  ${dtypeHelp(21)}
   --api-key KEY        requests need Authorization: Bearer KEY (401 otherwise; /health is open)
 Limits:
 ${limitHelp}
