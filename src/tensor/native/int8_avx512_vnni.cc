@@ -11,6 +11,7 @@
 
 #include "int8.h"
 #include "int8_scalar.h"
+#include "kernel_set.h"
 
 namespace {
 
@@ -88,10 +89,8 @@ inline __attribute__((always_inline)) void store_tile(const __m512i (&acc)[ROWS]
 
 // The tile's depth loop in assembly: GCC, given vpdpbusd as intrinsics on an array of
 // accumulators, copied and spilled them on every step. Always 12 rows of A, `stride` bytes apart
-// (gemm_int8_parallel pads A to whole tiles); acc[r][0..1] the sums of row r. B is prefetched 64
-// steps (8 KB) ahead: a weight's first pass comes from memory (an inference forward reads 43 MB
-// of them, more than L3), and at 128 rows that made the products about 10% faster (2 KB ahead:
-// 5-7%); prefetches past the panel's end cannot fault.
+// (gemm_int8_parallel pads A to whole tiles); acc[r][0..1] the sums of row r. B is prefetched
+// kPrefetchAheadBytes ahead (kernel_set.h says why).
 void steps_12x32(long kp, const uint8_t* a, long stride, const int8_t* bp, __m512i acc[24]) {
   const uint8_t* a3 = a + 3 * stride;
   const uint8_t* a6 = a + 6 * stride;
@@ -107,8 +106,8 @@ void steps_12x32(long kp, const uint8_t* a, long stride, const int8_t* bp, __m51
       "1:\n\t"
       "vmovdqa64 (%[b]), %%zmm24\n\t"
       "vmovdqa64 64(%[b]), %%zmm25\n\t"
-      "prefetcht0 8192(%[b])\n\t"
-      "prefetcht0 8256(%[b])\n\t"
+      "prefetcht0 %c[ahead](%[b])\n\t"
+      "prefetcht0 %c[ahead_next](%[b])\n\t"
 #define ROW(address, a, lo, hi)                             \
       "vpbroadcastd " address ", %%zmm" #a "\n\t"           \
       "vpdpbusd %%zmm24, %%zmm" #a ", %%zmm" #lo "\n\t"     \
@@ -139,7 +138,8 @@ void steps_12x32(long kp, const uint8_t* a, long stride, const int8_t* bp, __m51
       STORE(16) STORE(17) STORE(18) STORE(19) STORE(20) STORE(21) STORE(22) STORE(23)
 #undef STORE
       : [a0] "+r"(a), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [b] "+r"(bp)
-      : [s] "r"(stride), [end] "r"(end), [acc] "r"(acc)
+      : [s] "r"(stride), [end] "r"(end), [acc] "r"(acc), [ahead] "i"(kPrefetchAheadBytes),
+        [ahead_next] "i"(kPrefetchAheadBytes + 64)
       : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
         "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",
         "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",

@@ -28,8 +28,8 @@ struct Avx2Tile {
     for (long p = 0; p < k; ++p) {
       __m256 b0 = _mm256_load_ps(bp);
       __m256 b1 = _mm256_load_ps(bp + 8);
-      // 8 KB ahead: see set_avx512.cc (here 5-15% at 128 rows).
-      _mm_prefetch(reinterpret_cast<const char*>(bp + 2048), _MM_HINT_T0);
+      // One 64-byte step's line, kPrefetchAheadBytes ahead (kernel_set.h says why).
+      _mm_prefetch(reinterpret_cast<const char*>(bp) + kPrefetchAheadBytes, _MM_HINT_T0);
       #pragma GCC unroll 16
       for (int r = 0; r < ROWS; ++r) {
         __m256 a = _mm256_broadcast_ss(ap + r);

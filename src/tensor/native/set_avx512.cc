@@ -19,12 +19,11 @@ __mmask16 column_mask(int valid) {
   return static_cast<__mmask16>((1u << valid) - 1);
 }
 
-// B's panel 64 steps (8 KB) ahead: a weight's first pass in an inference forward comes from memory
-// (DistilBERT-base's float weights are 5x the L3), and at 128 rows this made the products 10-17%
-// faster (2 KB ahead: 6-7%); a prefetch past the panel's end cannot fault.
+// The two lines of B's panel kPrefetchAheadBytes ahead of this step's (kernel_set.h says why).
 inline __attribute__((always_inline)) void prefetch_ahead(const float* bp) {
-  _mm_prefetch(reinterpret_cast<const char*>(bp + 2048), _MM_HINT_T0);
-  _mm_prefetch(reinterpret_cast<const char*>(bp + 2064), _MM_HINT_T0);
+  const char* ahead = reinterpret_cast<const char*>(bp) + kPrefetchAheadBytes;
+  _mm_prefetch(ahead, _MM_HINT_T0);
+  _mm_prefetch(ahead + 64, _MM_HINT_T0);
 }
 
 // C[ROWS, cols] (+)= acc (+ bias).
