@@ -90,6 +90,7 @@ export class WasmBackend implements Backend {
     private readonly pool: ThreadPool,
     private readonly matmulWorkspaceBytes: number,
     private readonly int8PanelWidth: number,
+    private readonly int8RowGroup: number,
   ) {
     this.operands = new Operands(heap);
     this.ensureWorkspace(matmulWorkspaceBytes);
@@ -107,7 +108,9 @@ export class WasmBackend implements Backend {
     const pool = await ThreadPool.create(module, heap, [...KERNELS], threads);
     const exports = pool.instance.exports;
     const workspaceBytes = (exports.matmulWorkspaceBytes as () => number)();
-    return new WasmBackend(heap, pool, workspaceBytes, (exports.int8PanelWidth as () => number)());
+    const int8PanelWidth = (exports.int8PanelWidth as () => number)();
+    const int8RowGroup = (exports.int8RowGroup as () => number)();
+    return new WasmBackend(heap, pool, workspaceBytes, int8PanelWidth, int8RowGroup);
   }
 
   get threads(): number {
@@ -243,9 +246,12 @@ export class WasmBackend implements Backend {
     return packed;
   }
 
-  /** Room for m quantized rows of kp values, grown (never shrunk) as calls need it. */
+  /**
+   * Room for m quantized rows of kp values, in whole row groups (assembly/int8.ts), grown (never
+   * shrunk) as calls need it.
+   */
   private quantizedRows(m: number, kp: number): QuantizedRows {
-    const bytes = 2 * m * kp;
+    const bytes = 2 * Math.ceil(m / this.int8RowGroup) * this.int8RowGroup * kp;
     if (bytes > this.quantized.capacity || m > this.quantized.rows) {
       const rows = Math.max(m, this.quantized.rows);
       const capacity = Math.max(bytes, this.quantized.capacity);
