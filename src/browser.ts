@@ -226,6 +226,6 @@ export {
 } from "./pipelines/zero-shot.js";
 export type { Backend } from "./tensor/backend.js";
 export { ReferenceBackend } from "./tensor/reference.js";
-export { WasmBackend } from "./tensor/wasm/backend.js";
+export { WasmBackend, type WasmKernelSet, wasmKernelSets } from "./tensor/wasm/backend.js";
 export type { Encoding } from "./tokenizer/encoding.js";
 export { type DecodeOptions, type EncodeOptions, Tokenizer } from "./tokenizer/tokenizer.js";

@@ -2,8 +2,10 @@
 // downloaded browser): a page served with the cross-origin isolation headers shared memory needs
 // starts a Web Worker that imports the real browser bundle (built by scripts/build-browser.mjs, no
 // stubs), loads a model fixture by URL and runs it with the WebAssembly backend, then runs the
-// fill-mask pipeline on the embedded teacher, also by URL; both must equal Node's. Skipped, saying
-// why, only when Chromium is not installed (CI installs it: .ci/run).
+// fill-mask pipeline on the embedded teacher, also by URL; both must equal Node's. Then the int8
+// products of int8-cases.ts and the fixture loaded as int8, on each WebAssembly kernel set
+// Chromium has (relaxed SIMD among them where the CPU has AVX-VNNI, which Node 20 cannot test).
+// Skipped, saying why, only when Chromium is not installed (CI installs it: .ci/run).
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -18,8 +20,10 @@ import { chromium } from "playwright-core";
 import { SafetensorsFile } from "../src/io/safetensors.js";
 import { loadModel } from "../src/models/index.js";
 import { type FillMaskPrediction, pipeline } from "../src/pipelines/index.js";
+import { ReferenceBackend } from "../src/tensor/reference.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import type { BrowserJob, BrowserResult } from "./browser-worker.js";
+import { PRODUCT_CASES, product, productInputs } from "./int8-cases.js";
 import { MODEL_FIXTURES, maxAbsDiff } from "./models-fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -115,6 +119,12 @@ function serve(library: string, workerSource: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
+/** Whether this CPU has AVX-VNNI (Linux's name for it in /proc/cpuinfo). */
+function cpuHasAvxVnni(): boolean {
+  if (!existsSync("/proc/cpuinfo")) return false;
+  return /^flags\s*:.*\bavx_vnni\b/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+}
+
 async function runInChromium(origin: string): Promise<BrowserResult> {
   const profile = mkdtempSync(join(tmpdir(), "distilbert-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -157,12 +167,13 @@ test("the browser bundle runs a model and a pipeline in headless Chromium, equal
   const model = loadModel(dir, { backend });
   const io = SafetensorsFile.open(join(dir, "io.safetensors"));
   const shape = io.info("input_ids").shape;
-  const node = model.forward({
+  const inputs = {
     inputIds: io.int32("input_ids"),
     attentionMask: Float32Array.from(io.int32("attention_mask")),
     batch: shape[0],
     seq: shape[1],
-  });
+  };
+  const node = model.forward(inputs);
   const logits = Float32Array.from(browser.logits);
   assert.ok(maxAbsDiff(logits, node.logits as Float32Array) <= 1e-6, "logits equal Node's");
   const hidden = Float32Array.from(browser.lastHiddenState);
@@ -180,4 +191,24 @@ test("the browser bundle runs a model and a pipeline in headless Chromium, equal
   browser.fillMask.forEach((p, i) => {
     assert.ok(Math.abs(p.score - nodeFillMask[i].score) <= 1e-6, `score ${i} equals Node's`);
   });
+
+  // Int8: the same integers on every kernel set, so only the epilogue's rounding may differ.
+  const kernelSets = browser.int8.map((result) => result.kernelSet);
+  assert.equal(kernelSets.at(-1), "simd128");
+  if (cpuHasAvxVnni()) {
+    assert.deepEqual(kernelSets, ["relaxed-simd", "simd128"], "relaxed SIMD chosen with AVX-VNNI");
+  }
+  const reference = new ReferenceBackend();
+  const expected = PRODUCT_CASES.map((c) => product(reference, c, productInputs(c)));
+  const nodeInt8 = loadModel(dir, { backend, dtype: "int8" }).forward(inputs)
+    .logits as Float32Array;
+  for (const result of browser.int8) {
+    PRODUCT_CASES.forEach((c, i) => {
+      const largest = expected[i].reduce((worst, v) => Math.max(worst, Math.abs(v)), 1);
+      const diff = maxAbsDiff(Float32Array.from(result.products[i]), expected[i]);
+      assert.ok(diff <= 1e-6 * largest, `${result.kernelSet} ${c.m}x${c.n}x${c.k}: ${diff}`);
+    });
+    const diff = maxAbsDiff(Float32Array.from(result.logits), nodeInt8);
+    assert.ok(diff <= 1e-6, `${result.kernelSet}: int8 logits differ from Node's by ${diff}`);
+  }
 });

@@ -13,7 +13,6 @@ import { loadModel } from "../src/models/index.js";
 import type { Backend } from "../src/tensor/backend.js";
 import {
   dequantize,
-  type Int8Matrix,
   quantizeActivationRow,
   quantizeRows,
   roundHalfEven,
@@ -21,6 +20,7 @@ import {
 import { NativeBackend, nativeKernelSets } from "../src/tensor/native/native-backend.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
+import { PRODUCT_CASES, type ProductCase, product, productInputs, random } from "./int8-cases.js";
 import {
   FORWARD_FIXTURES,
   MODEL_FIXTURES,
@@ -48,17 +48,6 @@ async function int8Backends(): Promise<{ label: string; backend: Backend }[]> {
 }
 
 const backends = await int8Backends();
-
-// Deterministic pseudo-random values in [-scale, scale).
-function random(length: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(length);
-  let state = seed * 2654435761 + 1;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = (state / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
 
 function maxAbs(values: Float32Array): number {
   let worst = 0;
@@ -115,62 +104,23 @@ test("an activation row maps 0 exactly to its zero point and the rest within hal
   });
 });
 
-interface ProductCase {
-  m: number;
-  n: number;
-  k: number;
-  bias: boolean;
-  residual: boolean;
-}
-
-// Edges of every tile size (wasm 4 x 8, AVX2 6 x 16, portable 4 x 16), depths not a multiple of
-// 4, one row or column, and shapes past the row blocks.
-const CASES: ProductCase[] = [
-  { m: 1, n: 1, k: 1, bias: false, residual: false },
-  { m: 3, n: 5, k: 7, bias: true, residual: false },
-  { m: 7, n: 17, k: 33, bias: true, residual: true },
-  { m: 6, n: 16, k: 4, bias: false, residual: true },
-  { m: 13, n: 50, k: 130, bias: true, residual: true },
-  { m: 1, n: 300, k: 96, bias: true, residual: false },
-  { m: 97, n: 9, k: 771, bias: true, residual: true },
-];
-
-function product(backend: Backend, c: ProductCase, a: Float32Array, w: Int8Matrix) {
-  const out = new Float32Array(c.m * c.n);
-  backend.matmulInt8(a, w, out, c.m, {
-    bias: c.bias ? random(c.n, 7) : undefined,
-    residual: c.residual ? random(c.m * c.n, 8) : undefined,
-  });
-  return out;
-}
-
-for (const c of CASES) {
+for (const c of PRODUCT_CASES) {
   test(`int8 product ${c.m}x${c.n}x${c.k} equals the reference on every backend`, () => {
-    const a = random(c.m * c.k, c.m + c.k, 3);
-    // Rows the quantization treats specially: all zero, all negative, all positive.
-    if (c.m > 2) {
-      a.fill(0, 0, c.k);
-      for (let p = 0; p < c.k; p++) {
-        a[c.k + p] = -Math.abs(a[c.k + p]) - 0.1;
-        a[2 * c.k + p] = Math.abs(a[2 * c.k + p]) + 5;
-      }
-    }
-    const float = random(c.n * c.k, c.n + 2 * c.k);
-    const w = quantizeRows(float, c.n, c.k);
-    const expected = product(reference, c, a, w);
+    const inputs = productInputs(c);
+    const expected = product(reference, c, inputs);
     // The reference itself: close to the float product, as far as 8 bits allow.
     const exact = new Float32Array(c.m * c.n);
-    reference.matmul(a, dequantize(w), exact, c.m, c.n, c.k, {
+    reference.matmul(inputs.a, dequantize(inputs.w), exact, c.m, c.n, c.k, {
       transB: true,
-      bias: c.bias ? random(c.n, 7) : undefined,
-      residual: c.residual ? random(c.m * c.n, 8) : undefined,
+      bias: inputs.bias,
+      residual: inputs.residual,
     });
     const rowError = 3 * (6 / 255) * Math.sqrt(c.k);
     assert.ok(maxAbsDiff(expected, exact) <= rowError, `reference ${maxAbsDiff(expected, exact)}`);
     // Every backend sums the same integers: only the float epilogue's rounding may differ.
     const tolerance = 1e-6 * Math.max(1, maxAbs(expected));
     for (const { label, backend } of backends) {
-      const diff = maxAbsDiff(product(backend, c, a, w), expected);
+      const diff = maxAbsDiff(product(backend, c, inputs), expected);
       assert.ok(diff <= tolerance, `${label}: max |diff| ${diff}`);
     }
   });
@@ -183,7 +133,8 @@ test("a packed weight is reused, and a second weight of the same shape is not co
     const second = quantizeRows(random(10 * 24, 3), 10, 24);
     const c: ProductCase = { m: 4, n: 10, k: 24, bias: false, residual: false };
     for (const w of [first, second, first]) {
-      const diff = maxAbsDiff(product(backend, c, a, w), product(reference, c, a, w));
+      const inputs = { a, w };
+      const diff = maxAbsDiff(product(backend, c, inputs), product(reference, c, inputs));
       assert.ok(diff <= 1e-5, `${label}: ${diff}`);
     }
   }

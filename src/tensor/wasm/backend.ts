@@ -1,6 +1,7 @@
 // The WebAssembly backend: AssemblyScript kernels with 128-bit SIMD (assembly/), run on shared
 // memory by the calling thread plus worker threads. Arrays from `alloc` live in that memory and
-// are used in place; other arrays are copied in and out.
+// are used in place; other arrays are copied in and out. Two builds of the kernels: 128-bit SIMD,
+// and relaxed SIMD where the engine has it and its int8 dot product is exact (assembly/int8.ts).
 
 import type {
   Activation,
@@ -13,7 +14,7 @@ import type {
 import type { Int8Matrix } from "../int8.js";
 import { CONTROL } from "./control.js";
 import { WasmHeap } from "./heap.js";
-import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+import { KERNELS_RELAXED_SIMD_WASM_BASE64, KERNELS_WASM_BASE64 } from "./kernels.generated.js";
 import { Operands } from "./operands.js";
 import { defaultThreadCount } from "./platform.js";
 import { ThreadPool } from "./pool.js";
@@ -61,23 +62,71 @@ interface QuantizedRows {
   rows: number;
 }
 
+/** The builds of the kernels (scripts/build-wasm.mjs). */
+export type WasmKernelSet = "relaxed-simd" | "simd128";
+
 export interface WasmBackendOptions {
   /** Threads including the caller; default: the machine's cores. */
   threads?: number;
+  /** Which build of the kernels to run (tests compare them); default: the fastest this engine has. */
+  kernelSet?: WasmKernelSet;
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+const KERNEL_SOURCES: Record<WasmKernelSet, string> = {
+  "relaxed-simd": KERNELS_RELAXED_SIMD_WASM_BASE64,
+  simd128: KERNELS_WASM_BASE64,
+};
 
-function kernelModule(): Promise<WebAssembly.Module> {
-  if (!compiled) {
-    const bytes = Uint8Array.from(atob(KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
-    compiled = WebAssembly.compile(bytes);
+const compiled = new Map<WasmKernelSet, Promise<WebAssembly.Module>>();
+
+function kernelModule(set: WasmKernelSet): Promise<WebAssembly.Module> {
+  let module = compiled.get(set);
+  if (!module) {
+    const bytes = Uint8Array.from(atob(KERNEL_SOURCES[set]), (c) => c.charCodeAt(0));
+    module = WebAssembly.compile(bytes);
+    compiled.set(set, module);
   }
-  return compiled;
+  return module;
+}
+
+/**
+ * True where the relaxed build compiles and its dot product multiplies an unsigned byte (A's
+ * quantized values, 0 to 255) by a signed one exactly, as int8.ts's arithmetic needs: not where it
+ * saturates pairs to int16 (pmaddubsw, x64 without AVX-VNNI) or reads both bytes as signed (Arm).
+ */
+async function relaxedDotIsExact(): Promise<boolean> {
+  let module: WebAssembly.Module;
+  try {
+    module = await kernelModule("relaxed-simd");
+  } catch {
+    return false;
+  }
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const probe = instance.exports.int8DotProbe as (signed: number, unsigned: number) => number;
+  return probe(127, 255) === 4 * 127 * 255 && probe(-128, 255) === -4 * 128 * 255;
+}
+
+let available: Promise<WasmKernelSet[]> | undefined;
+
+/** The kernel builds this engine runs, fastest first. */
+export function wasmKernelSets(): Promise<WasmKernelSet[]> {
+  available ??= relaxedDotIsExact().then((exact) =>
+    exact ? ["relaxed-simd", "simd128"] : ["simd128"],
+  );
+  return available;
+}
+
+/** How matmulInt8's operands are laid out, as the module built them (assembly/int8.ts). */
+interface Int8Layout {
+  panelWidth: number;
+  rowGroup: number;
+  stepDepths: number;
 }
 
 export class WasmBackend implements Backend {
   readonly name = "wasm" as const;
+  readonly kernelSet: WasmKernelSet;
   private readonly operands: Operands;
   private workspace = 0;
   private workspaceStride = 0;
@@ -89,9 +138,10 @@ export class WasmBackend implements Backend {
     private readonly heap: WasmHeap,
     private readonly pool: ThreadPool,
     private readonly matmulWorkspaceBytes: number,
-    private readonly int8PanelWidth: number,
-    private readonly int8RowGroup: number,
+    private readonly int8: Int8Layout,
+    kernelSet: WasmKernelSet,
   ) {
+    this.kernelSet = kernelSet;
     this.operands = new Operands(heap);
     this.ensureWorkspace(matmulWorkspaceBytes);
     const resultsOffset = heap.allocate(8 * pool.threads);
@@ -103,14 +153,24 @@ export class WasmBackend implements Backend {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new RangeError(`threads must be a positive integer, got ${threads}`);
     }
-    const module = await kernelModule();
+    const sets = await wasmKernelSets();
+    const kernelSet = options.kernelSet ?? sets[0];
+    if (!sets.includes(kernelSet)) {
+      throw new Error(
+        `wasm kernel set ${kernelSet} does not run exactly on this engine (it has: ${sets.join(", ")})`,
+      );
+    }
+    const module = await kernelModule(kernelSet);
     const heap = new WasmHeap(INITIAL_PAGES, CONTROL.bytes);
     const pool = await ThreadPool.create(module, heap, [...KERNELS], threads);
     const exports = pool.instance.exports;
     const workspaceBytes = (exports.matmulWorkspaceBytes as () => number)();
-    const int8PanelWidth = (exports.int8PanelWidth as () => number)();
-    const int8RowGroup = (exports.int8RowGroup as () => number)();
-    return new WasmBackend(heap, pool, workspaceBytes, int8PanelWidth, int8RowGroup);
+    const int8: Int8Layout = {
+      panelWidth: (exports.int8PanelWidth as () => number)(),
+      rowGroup: (exports.int8RowGroup as () => number)(),
+      stepDepths: (exports.int8StepDepths as () => number)(),
+    };
+    return new WasmBackend(heap, pool, workspaceBytes, int8, kernelSet);
   }
 
   get threads(): number {
@@ -213,12 +273,15 @@ export class WasmBackend implements Backend {
     this.run("matmulInt8", args, m * n * k >= MIN_PARALLEL_FLOPS);
   }
 
-  /** b packed once into the heap: panels of int8PanelWidth columns, each kp / 2 steps of pairs. */
+  /**
+   * b packed once into the heap: panels of int8.panelWidth columns, each kp / stepDepths steps of
+   * stepDepths consecutive depths a column.
+   */
   private packInt8(b: Int8Matrix): PackedInt8 {
     const found = this.packedInt8.get(b);
     if (found) return found;
     const { rows: n, cols: k, values, scales } = b;
-    const width = this.int8PanelWidth;
+    const { panelWidth: width, stepDepths } = this.int8;
     const kp = Math.ceil(k / 4) * 4;
     const columns = Math.ceil(n / width) * width;
     const packed: PackedInt8 = {
@@ -233,11 +296,12 @@ export class WasmBackend implements Backend {
     new Float32Array(buffer, packed.scales, columns).set(scales.subarray(0, n));
     for (let j = 0; j < n; j++) {
       const panel = Math.floor(j / width) * width * kp;
-      const lane = 2 * (j % width);
+      const lane = stepDepths * (j % width);
       let sum = 0;
       for (let p = 0; p < k; p++) {
         const value = values[j * k + p];
-        out[panel + (p >> 1) * 2 * width + lane + (p & 1)] = value;
+        const step = Math.floor(p / stepDepths);
+        out[panel + step * stepDepths * width + lane + (p % stepDepths)] = value;
         sum += value;
       }
       sums[j] = sum;
@@ -251,7 +315,9 @@ export class WasmBackend implements Backend {
    * shrunk) as calls need it.
    */
   private quantizedRows(m: number, kp: number): QuantizedRows {
-    const bytes = 2 * Math.ceil(m / this.int8RowGroup) * this.int8RowGroup * kp;
+    const { rowGroup, stepDepths } = this.int8;
+    // A quantized value takes 4 / stepDepths bytes: int16 for SIMD128, a byte for relaxed SIMD.
+    const bytes = (4 / stepDepths) * Math.ceil(m / rowGroup) * rowGroup * kp;
     if (bytes > this.quantized.capacity || m > this.quantized.rows) {
       const rows = Math.max(m, this.quantized.rows);
       const capacity = Math.max(bytes, this.quantized.capacity);

@@ -10,7 +10,14 @@ export {
   sumOfSquares,
   sumRows,
 } from "./elementwise";
-export { int8PanelWidth, int8RowGroup, matmulInt8, quantizeRowsInt8 } from "./int8";
+export {
+  int8DotProbe,
+  int8PanelWidth,
+  int8RowGroup,
+  int8StepDepths,
+  matmulInt8,
+  quantizeRowsInt8,
+} from "./int8";
 export { layerNormBackward, layerNormForward } from "./layernorm";
 export { logitLosses } from "./logit-losses";
 export { matmul, matmulWorkspaceBytes } from "./matmul";

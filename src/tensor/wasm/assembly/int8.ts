@@ -1,23 +1,34 @@
 // Int8 products C[m, n] = A[m, k] B^T (src/tensor/int8.ts defines the arithmetic, which these
-// kernels reproduce exactly): quantizeRowsInt8 turns A into unsigned 8-bit values held as int16
-// (k padded to kp, a multiple of 4, with zeros), interleaved by groups of MR rows, then
-// matmulInt8 multiplies them with B packed in panels of NR columns, each kp / 2 steps of NR x 2
-// int8 values, by i32x4.dot_i16x8_s: exact int32 sums of two depths a lane. Both are cut into
-// tasks (tasks.ts).
+// kernels reproduce exactly): quantizeRowsInt8 turns A into unsigned 8-bit values (k padded to kp,
+// a multiple of 4, with zeros) interleaved by groups of MR rows, then matmulInt8 multiplies them
+// with B packed in panels of NR columns. Both are cut into tasks (tasks.ts). The module is built
+// twice (scripts/build-wasm.mjs), and the product differs by build:
+// - SIMD128: A held as int16, B's int8 sign-extended as it is loaded (load8x8_s), multiplied by
+//   i32x4.dot_i16x8_s, exact int32 sums of 2 depths a lane (DEPTHS = 2).
+// - relaxed SIMD: A as bytes, B as bytes, multiplied and accumulated by
+//   i32x4.relaxed_dot_i8x16_i7x16_add_s, 4 depths a lane (DEPTHS = 4). With A's top bit set the
+//   product is implementation-defined; the backend uses this build only where int8DotProbe shows
+//   the engine multiplying unsigned by signed bytes exactly (vpdpbusd: Chromium on a CPU with
+//   AVX-VNNI, 2x the SIMD128 tile there), never where it saturates (pmaddubsw) or multiplies
+//   signed by signed (Arm's sdot).
 //
-// Quantized A layout: row group g (rows MR g .. MR g + MR - 1) holds kp / 2 steps of MR x 2 int16,
-// so a step's A values are MR consecutive 4-byte pairs. The tile's inner loop then reads A and B
-// from two pointers with constant offsets, and B by load8x8_s (a load that sign-extends): 8 fewer
-// address computations and 3 fewer shuffles a step than four row pointers and one 16-byte load
-// extended in halves (a cached 4 x 8 tile: 39 -> 43 GOP/s a thread in a microbenchmark here, 10-40%
-// across runs on this noisy machine).
+// Quantized A layout: row group g (rows MR g .. MR g + MR - 1) holds kp / DEPTHS steps of MR rows
+// x 4 bytes (DEPTHS values), so a step's A values are MR consecutive 4-byte words, broadcast one
+// at a time. B's panel holds kp / DEPTHS steps of NR columns x DEPTHS values. The tile's loop reads
+// A and B from two pointers at constant offsets (four row pointers, and B loaded whole and
+// extended in halves, cost 8 address computations and 3 shuffles a step more: 1024-row products
+// on 2 threads 119-139 -> 142-154 GOP/s).
 
 import { nextTask } from "./tasks";
 
 // Register tile: MR rows x NR columns in 8 i32x4 accumulators, beside the B vectors, the broadcast
-// A pair and the product (13 of V8's 16 SIMD registers on x64).
+// A word and the product (13 of V8's 16 SIMD registers on x64).
 const MR: i32 = 4;
 const NR: i32 = 8;
+const DEPTHS: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
+// Bytes of one quantized value of A, and of one step of a row group of A.
+const VALUE_BYTES: i32 = 4 / DEPTHS;
+const STEP_BYTES: i32 = MR * 4;
 const ROW_CHUNK: i32 = 16;
 // Rows of quantized A per task, kept in L2 while the task's panels pass over them.
 const A_BLOCK_BYTES: i32 = 96 * 1024;
@@ -34,15 +45,37 @@ export function int8RowGroup(): i32 {
   return MR;
 }
 
-// Bytes of one step (two depths) of a row group of quantized A.
-const STEP_BYTES: i32 = MR * 4;
-
-// Where depth p of a row sits from the row's first pair: its step, then its half of the pair.
-function pairAt(p: i32): usize {
-  return <usize>(p >> 1) * STEP_BYTES + ((<usize>(p & 1)) << 1);
+/** Depths of one step of a packed panel of B (consecutive bytes of one column). */
+export function int8StepDepths(): i32 {
+  return DEPTHS;
 }
 
-// Quantizes row x (k floats) into a row group at `out` (the row's first pair).
+/**
+ * Lane 0 of relaxed_dot_i8x16_i7x16_add_s with every byte of its signed operand `signed` and of
+ * its 7-bit operand `unsigned`: 4 signed x unsigned where the engine multiplies unsigned bytes
+ * exactly (0 in the SIMD128 build).
+ */
+export function int8DotProbe(signed: i32, unsigned: i32): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  const product = i32x4.relaxed_dot_i8x16_i7x16_add_s(
+    i8x16.splat(<i8>signed),
+    i8x16.splat(<i8>unsigned),
+    i32x4.splat(0),
+  );
+  return i32x4.extract_lane(product, 0);
+}
+
+// Where depth p of a row sits from the row's first word: its step, then its place in the word.
+function valueAt(p: i32): usize {
+  return <usize>(p / DEPTHS) * STEP_BYTES + <usize>((p % DEPTHS) * VALUE_BYTES);
+}
+
+function storeValue(at: usize, q: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) store<u8>(at, <u8>q);
+  else store<i16>(at, <i16>q);
+}
+
+// Quantizes row x (k floats) into a row group at `out` (the row's first word).
 function quantizeRow(x: usize, out: usize, k: i32, kp: i32, scaleAt: usize, zeroAt: usize): void {
   let lo4 = f32x4.splat(0);
   let hi4 = f32x4.splat(0);
@@ -78,24 +111,30 @@ function quantizeRow(x: usize, out: usize, k: i32, kp: i32, scaleAt: usize, zero
     let q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at, 16), inverse4)));
     q0 = i32x4.min_s(i32x4.max_s(i32x4.add(q0, zero4), none), top);
     q1 = i32x4.min_s(i32x4.max_s(i32x4.add(q1, zero4), none), top);
-    const pairs = i16x8.narrow_i32x4_s(q0, q1);
-    const at4 = out + ((<usize>p) << 3);
-    v128.store32_lane(at4, pairs, 0);
-    v128.store32_lane(at4, pairs, 1, STEP_BYTES);
-    v128.store32_lane(at4, pairs, 2, 2 * STEP_BYTES);
-    v128.store32_lane(at4, pairs, 3, 3 * STEP_BYTES);
+    // Eight values: four words of two int16, or two words of four bytes.
+    const words = i16x8.narrow_i32x4_s(q0, q1);
+    const at4 = out + valueAt(p);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const bytes = i8x16.narrow_i16x8_u(words, words);
+      v128.store32_lane(at4, bytes, 0);
+      v128.store32_lane(at4, bytes, 1, STEP_BYTES);
+    } else {
+      v128.store32_lane(at4, words, 0);
+      v128.store32_lane(at4, words, 1, STEP_BYTES);
+      v128.store32_lane(at4, words, 2, 2 * STEP_BYTES);
+      v128.store32_lane(at4, words, 3, 3 * STEP_BYTES);
+    }
   }
-  for (; p < k; p++) {
-    const q = <i32>nearest<f32>(load<f32>(x + ((<usize>p) << 2)) * inverse) + zero;
-    store<i16>(out + pairAt(p), <i16>min<i32>(255, max<i32>(0, q)));
+  for (; p < kp; p++) {
+    const q = p < k ? <i32>nearest<f32>(load<f32>(x + ((<usize>p) << 2)) * inverse) + zero : 0;
+    storeValue(out + valueAt(p), min<i32>(255, max<i32>(0, q)));
   }
-  for (; p < kp; p++) store<i16>(out + pairAt(p), 0);
   store<f32>(scaleAt, scale);
   store<i32>(zeroAt, zero);
 }
 
 /**
- * Rows of a [m, k] -> qa (int16, row groups of MR rows x kp, the layout above), scales [m] (f32)
+ * Rows of a [m, k] -> qa (row groups of MR rows x kp, the layout above), scales [m] (f32)
  * and zero points [m] (i32). The last group's missing rows are left as they are: their products
  * are computed and never stored.
  */
@@ -116,7 +155,7 @@ export function quantizeRowsInt8(
       const group = <usize>(i / MR) * <usize>MR;
       quantizeRow(
         a + ((<usize>i * <usize>k) << 2),
-        qa + ((group * <usize>kp) << 1) + ((<usize>(i % MR)) << 2),
+        qa + group * <usize>kp * <usize>VALUE_BYTES + ((<usize>(i % MR)) << 2),
         k,
         kp,
         scales + ((<usize>i) << 2),
@@ -183,9 +222,10 @@ export function matmulInt8(
   const scratch = workspace + workspaceStride * tid;
   const panels = (n + NR - 1) / NR;
   const bands = (panels + BAND_PANELS - 1) / BAND_PANELS;
-  const blockRows = max<i32>(MR, (A_BLOCK_BYTES / (kp << 1) / MR) * MR);
+  // Bytes of quantized A a row (within its group).
+  const lda = <usize>kp * <usize>VALUE_BYTES;
+  const blockRows = max<i32>(MR, (A_BLOCK_BYTES / <i32>lda / MR) * MR);
   const blocks = (m + blockRows - 1) / blockRows;
-  const lda = (<usize>kp) << 1;
   const ldc = (<usize>n) << 2;
   for (let task = nextTask(); task < blocks * bands; task = nextTask()) {
     const i0 = (task / bands) * blockRows;
@@ -210,22 +250,40 @@ export function matmulInt8(
         let b = bp;
         const end = bp + ((<usize>kp) << 3);
         while (b < end) {
-          const b0 = v128.load8x8_s(b);
-          const b1 = v128.load8x8_s(b, 8);
-          let av = v128.load32_splat(a);
-          c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, b0));
-          c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, b1));
-          av = v128.load32_splat(a, 4);
-          c10 = i32x4.add(c10, i32x4.dot_i16x8_s(av, b0));
-          c11 = i32x4.add(c11, i32x4.dot_i16x8_s(av, b1));
-          av = v128.load32_splat(a, 8);
-          c20 = i32x4.add(c20, i32x4.dot_i16x8_s(av, b0));
-          c21 = i32x4.add(c21, i32x4.dot_i16x8_s(av, b1));
-          av = v128.load32_splat(a, 12);
-          c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, b0));
-          c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
+          if (ASC_FEATURE_RELAXED_SIMD) {
+            const b0 = v128.load(b);
+            const b1 = v128.load(b, 16);
+            let av = v128.load32_splat(a);
+            c00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b0, av, c00);
+            c01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b1, av, c01);
+            av = v128.load32_splat(a, 4);
+            c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b0, av, c10);
+            c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b1, av, c11);
+            av = v128.load32_splat(a, 8);
+            c20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b0, av, c20);
+            c21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b1, av, c21);
+            av = v128.load32_splat(a, 12);
+            c30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b0, av, c30);
+            c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b1, av, c31);
+            b += 32;
+          } else {
+            const b0 = v128.load8x8_s(b);
+            const b1 = v128.load8x8_s(b, 8);
+            let av = v128.load32_splat(a);
+            c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, b0));
+            c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, b1));
+            av = v128.load32_splat(a, 4);
+            c10 = i32x4.add(c10, i32x4.dot_i16x8_s(av, b0));
+            c11 = i32x4.add(c11, i32x4.dot_i16x8_s(av, b1));
+            av = v128.load32_splat(a, 8);
+            c20 = i32x4.add(c20, i32x4.dot_i16x8_s(av, b0));
+            c21 = i32x4.add(c21, i32x4.dot_i16x8_s(av, b1));
+            av = v128.load32_splat(a, 12);
+            c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, b0));
+            c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
+            b += 16;
+          }
           a += STEP_BYTES;
-          b += 16;
         }
         const bScalesAt = bScales + ((<usize>j) << 2);
         const bSumsAt = bSums + ((<usize>j) << 2);
