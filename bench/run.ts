@@ -1,6 +1,7 @@
 // `npm run bench`: the project against what its users would otherwise run, on the same machine in
 // one run. Inference of DistilBERT-base on our native and wasm backends beside onnxruntime-node,
-// onnxruntime-web's WebAssembly and PyTorch (2 and 1 threads), in float32 and in int8 (ours
+// onnxruntime-web's WebAssembly and PyTorch (2 and 1 threads), and in headless Chromium beside
+// onnxruntime-web there (bench/browser.ts), in float32 and in int8 (ours
 // quantized by `distilbert quantize`, theirs by onnxruntime's dynamic quantization, also run end
 // to end through transformers.js); peak memory; the training step against PyTorch's; the matrix
 // multiply alone; the tokenizer against Hugging Face's. Every measurement is
@@ -38,7 +39,8 @@ const JOB_TIMEOUT_MS = 15 * 60 * 1000;
 const HELP = `npm run bench [-- options]
 
 Runs DistilBERT-base inference on our native and wasm backends beside onnxruntime-node,
-onnxruntime-web and PyTorch (2 and 1 threads), and in int8 beside onnxruntime's int8 and
+onnxruntime-web and PyTorch (2 and 1 threads), our browser bundle beside onnxruntime-web in
+headless Chromium (/usr/bin/chromium), and in int8 beside onnxruntime's int8 and
 transformers.js (fp32 and q8, end to end), peak memory beside onnxruntime's, the training step
 beside PyTorch's, the matrix multiply alone and the tokenizer beside Hugging Face's, in rounds; prints JSON lines, then the
 medians and a summary of the ratios (also written to bench/results/latest.md). The baselines
@@ -193,6 +195,27 @@ function openBlasDir(): string | undefined {
   return found && dirname(join(root, found));
 }
 
+/**
+ * Ours (the browser bundle) or onnxruntime-web in headless Chromium, where relaxed SIMD runs
+ * (bench/browser.ts), float32 or int8.
+ */
+function chromiumJob(runtime: "distilbert-ts" | "onnxruntime-web", int8: boolean): Job {
+  const script = join(ROOT, "dist", "bench", "browser.js");
+  const args = ["--runtime", runtime, "--shapes", shapes, "--runs", String(runs), "--threads", "2"];
+  const needs = ["/usr/bin/chromium"];
+  if (runtime === "distilbert-ts") {
+    const model = int8 ? INT8_MODEL_DIR : MODEL_DIR;
+    args.push("--model", model);
+    needs.push(join(model, "model.safetensors"), join(ROOT, "dist", "browser", "distilbert.js"));
+  } else {
+    const ort = join(BENCH_DIR, "node_modules", "onnxruntime-web", "dist");
+    args.push("--model", MODEL_DIR, "--ort", ort, ...(int8 ? ["--int8"] : []));
+    needs.push(join(MODEL_DIR, int8 ? "model_q8.onnx" : "model.onnx"), ort);
+  }
+  const job = node(`${runtime} in Chromium${int8 ? " int8" : ""} 2t`, script, args, needs);
+  return { ...job, model: "distilbert-base" };
+}
+
 function torchInference(): Job {
   const args = ["--shapes", shapes, "--threads", "2", "--runs", String(runs)];
   const script = join(SCRIPTS, "torch.sh");
@@ -234,6 +257,9 @@ function roundJobs(): Job[] {
     if (threads === 2) {
       jobs.push(ours("native", 2, false, true), ort("ort.mjs", "onnxruntime-node", 2, true));
       jobs.push(ours("wasm", 2, false, true), ort("ort-web.mjs", "onnxruntime-web", 2, true));
+      for (const int8 of [false, true]) {
+        jobs.push(chromiumJob("distilbert-ts", int8), chromiumJob("onnxruntime-web", int8));
+      }
       const transformers = "@huggingface/transformers";
       jobs.push(
         ort("transformersjs.mjs", transformers, 2),

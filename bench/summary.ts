@@ -31,6 +31,10 @@ const SHORT: Record<string, string> = {
   "onnxruntime-node-int8": "ort-node int8",
   "onnxruntime-web-wasm-int8": "ort-web int8",
   "transformers.js-q8": "transformers.js q8",
+  "distilbert-ts-wasm-chromium": "wasm in Chromium",
+  "onnxruntime-web-chromium": "ort-web in Chromium",
+  "distilbert-ts-wasm-chromium-int8": "wasm int8 in Chromium",
+  "onnxruntime-web-chromium-int8": "ort-web int8 in Chromium",
 };
 
 /** Which series a line belongs to: the runtime, with "-int8" for ours in int8. */
@@ -280,6 +284,18 @@ export function summarise(lines: Measurement[], context: RunContext): string {
     "",
     ...inferenceSection(lines, "fp32", OURS, [...BASELINES, "transformers.js-fp32"]),
     ...inferenceSection(lines, "int8", OURS_INT8, BASELINES_INT8),
+    ...inferenceSection(
+      lines,
+      "in headless Chromium (the browser's engine, with relaxed SIMD), fp32",
+      ["distilbert-ts-wasm-chromium"],
+      ["onnxruntime-web-chromium"],
+    ),
+    ...inferenceSection(
+      lines,
+      "in headless Chromium (the browser's engine, with relaxed SIMD), int8",
+      ["distilbert-ts-wasm-chromium-int8"],
+      ["onnxruntime-web-chromium-int8"],
+    ),
     ...memorySection(lines),
     ...trainingSection(lines),
     ...matmulSection(lines),
