@@ -19,6 +19,7 @@
 // extended in halves, cost 8 address computations and 3 shuffles a step more: 1024-row products
 // on 2 threads 119-139 -> 142-154 GOP/s).
 
+import { roundToInt } from "./simdmath";
 import { nextTask } from "./tasks";
 
 // Register tile: MR rows x NR columns in 8 i32x4 accumulators, beside the B vectors, the broadcast
@@ -75,15 +76,17 @@ function storeValue(at: usize, q: i32): void {
   else store<i16>(at, <i16>q);
 }
 
-// Quantizes row x (k floats) into a row group at `out` (the row's first word).
+// Quantizes row x (k floats) into a row group at `out` (the row's first word). roundToInt, pmin
+// and pmax, where nearest with trunc_sat, min and max compile to long NaN-safe sequences on x64
+// (|x / scale| is at most 255 here, so roundToInt's range holds).
 function quantizeRow(x: usize, out: usize, k: i32, kp: i32, scaleAt: usize, zeroAt: usize): void {
   let lo4 = f32x4.splat(0);
   let hi4 = f32x4.splat(0);
   let p = 0;
   for (; p + 4 <= k; p += 4) {
     const v = v128.load(x + ((<usize>p) << 2));
-    lo4 = f32x4.min(lo4, v);
-    hi4 = f32x4.max(hi4, v);
+    lo4 = f32x4.pmin(lo4, v);
+    hi4 = f32x4.pmax(hi4, v);
   }
   let lo = min<f32>(
     min<f32>(f32x4.extract_lane(lo4, 0), f32x4.extract_lane(lo4, 1)),
@@ -107,8 +110,8 @@ function quantizeRow(x: usize, out: usize, k: i32, kp: i32, scaleAt: usize, zero
   const top = i32x4.splat(255);
   for (p = 0; p + 8 <= k; p += 8) {
     const at = x + ((<usize>p) << 2);
-    let q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at), inverse4)));
-    let q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at, 16), inverse4)));
+    let q0 = roundToInt(f32x4.mul(v128.load(at), inverse4));
+    let q1 = roundToInt(f32x4.mul(v128.load(at, 16), inverse4));
     q0 = i32x4.min_s(i32x4.max_s(i32x4.add(q0, zero4), none), top);
     q1 = i32x4.min_s(i32x4.max_s(i32x4.add(q1, zero4), none), top);
     // Eight values: four words of two int16, or two words of four bytes.

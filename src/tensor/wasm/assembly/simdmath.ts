@@ -23,6 +23,14 @@ function fma(a: v128, b: v128, c: v128): v128 {
 }
 
 /**
+ * The nearest integers (to even) of v's lanes as int32, for |v| below 2^22: the rounding trick's
+ * result bits minus the rounder's.
+ */
+export function roundToInt(v: v128): v128 {
+  return i32x4.sub(f32x4.add(v, splat(ROUNDER)), splat(ROUNDER));
+}
+
+/**
  * e^x per lane; 0 below -87.34 (so masked attention scores vanish), e^88 above 88. pmin/pmax
  * and the rounding trick instead of min/max/floor/trunc_sat, which compile to long NaN-safe
  * sequences on x64.
