@@ -14,16 +14,31 @@ function at(base: usize, index: i32): usize {
 }
 
 // Scales a row of raw scores, masks it, and turns it into probabilities in place.
+// The first pass runs four at a time with pmax (max compiles to a NaN-safe sequence on x64).
 function softmaxRow(p: usize, mask: usize, len: i32, scale: f32): void {
-  let max = MASKED_SCORE;
-  for (let j = 0; j < len; j++) {
+  const masked = f32x4.splat(MASKED_SCORE);
+  const scale4 = f32x4.splat(scale);
+  const none = f32x4.splat(0);
+  let max4 = masked;
+  let j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const kept = f32x4.ne(v128.load(at(mask, j)), none);
+    const s = v128.bitselect(f32x4.mul(v128.load(at(p, j)), scale4), masked, kept);
+    v128.store(at(p, j), s);
+    max4 = f32x4.pmax(max4, s);
+  }
+  let max = Mathf.max(
+    Mathf.max(f32x4.extract_lane(max4, 0), f32x4.extract_lane(max4, 1)),
+    Mathf.max(f32x4.extract_lane(max4, 2), f32x4.extract_lane(max4, 3)),
+  );
+  for (; j < len; j++) {
     const s = load<f32>(at(mask, j)) !== 0 ? load<f32>(at(p, j)) * scale : MASKED_SCORE;
     store<f32>(at(p, j), s);
     max = Mathf.max(max, s);
   }
   const mv = f32x4.splat(max);
   let acc = f32x4.splat(0);
-  let j = 0;
+  j = 0;
   for (; j + 4 <= len; j += 4) {
     const e = expv(f32x4.sub(v128.load(at(p, j)), mv));
     v128.store(at(p, j), e);
