@@ -117,6 +117,11 @@ export function wasmKernelSets(): Promise<WasmKernelSet[]> {
   return available;
 }
 
+/** Bytes of a value of quantized A and packed B: int16 in the SIMD128 build, a byte in relaxed. */
+function int8ValueBytes(stepDepths: number): number {
+  return 4 / stepDepths;
+}
+
 /** How matmulInt8's operands are laid out, as the module built them (assembly/int8.ts). */
 interface Int8Layout {
   panelWidth: number;
@@ -275,7 +280,7 @@ export class WasmBackend implements Backend {
 
   /**
    * b packed once into the heap: panels of int8.panelWidth columns, each kp / stepDepths steps of
-   * stepDepths consecutive depths a column.
+   * stepDepths consecutive depths a column (widened to int16 for the SIMD128 build).
    */
   private packInt8(b: Int8Matrix): PackedInt8 {
     const found = this.packedInt8.get(b);
@@ -285,13 +290,14 @@ export class WasmBackend implements Backend {
     const kp = Math.ceil(k / 4) * 4;
     const columns = Math.ceil(n / width) * width;
     const packed: PackedInt8 = {
-      values: this.heap.allocate(columns * kp),
+      values: this.heap.allocate(columns * kp * int8ValueBytes(stepDepths)),
       scales: this.heap.allocate(4 * columns),
       sums: this.heap.allocate(4 * columns),
       kp,
     };
     const buffer = this.heap.memory.buffer;
-    const out = new Int8Array(buffer, packed.values, columns * kp);
+    const Values = int8ValueBytes(stepDepths) === 2 ? Int16Array : Int8Array;
+    const out = new Values(buffer, packed.values, columns * kp);
     const sums = new Int32Array(buffer, packed.sums, columns);
     new Float32Array(buffer, packed.scales, columns).set(scales.subarray(0, n));
     for (let j = 0; j < n; j++) {
@@ -316,8 +322,7 @@ export class WasmBackend implements Backend {
    */
   private quantizedRows(m: number, kp: number): QuantizedRows {
     const { rowGroup, stepDepths } = this.int8;
-    // A quantized value takes 4 / stepDepths bytes: int16 for SIMD128, a byte for relaxed SIMD.
-    const bytes = (4 / stepDepths) * Math.ceil(m / rowGroup) * rowGroup * kp;
+    const bytes = int8ValueBytes(stepDepths) * Math.ceil(m / rowGroup) * rowGroup * kp;
     if (bytes > this.quantized.capacity || m > this.quantized.rows) {
       const rows = Math.max(m, this.quantized.rows);
       const capacity = Math.max(bytes, this.quantized.capacity);

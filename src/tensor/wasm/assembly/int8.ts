@@ -3,8 +3,11 @@
 // a multiple of 4, with zeros) interleaved by groups of MR rows, then matmulInt8 multiplies them
 // with B packed in panels of NR columns. Both are cut into tasks (tasks.ts). The module is built
 // twice (scripts/build-wasm.mjs), and the product differs by build:
-// - SIMD128: A held as int16, B's int8 sign-extended as it is loaded (load8x8_s), multiplied by
-//   i32x4.dot_i16x8_s, exact int32 sums of 2 depths a lane (DEPTHS = 2).
+// - SIMD128: A and B held as int16 (B widened once, when JavaScript packs it), multiplied by
+//   i32x4.dot_i16x8_s, exact int32 sums of 2 depths a lane (DEPTHS = 2). B's int8 widened as it
+//   was loaded (load8x8_s) was 7-10% slower (1024-row products, 2 threads, 4 interleaved pairs):
+//   the shuffle it costs shares the vector ports with the adds, which bound the loop. The packed
+//   weights take twice their int8 bytes in this build, as onnxruntime-web packs them too.
 // - relaxed SIMD: A as bytes, B as bytes, multiplied and accumulated by
 //   i32x4.relaxed_dot_i8x16_i7x16_add_s, 4 depths a lane (DEPTHS = 4). With A's top bit set the
 //   product is implementation-defined; the backend uses this build only where int8DotProbe shows
@@ -27,7 +30,7 @@ import { nextTask } from "./tasks";
 const MR: i32 = 4;
 const NR: i32 = 8;
 const DEPTHS: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
-// Bytes of one quantized value of A, and of one step of a row group of A.
+// Bytes of one value of quantized A and of packed B, and of one step of a row group of A.
 const VALUE_BYTES: i32 = 4 / DEPTHS;
 const STEP_BYTES: i32 = MR * 4;
 const ROW_CHUNK: i32 = 16;
@@ -46,7 +49,10 @@ export function int8RowGroup(): i32 {
   return MR;
 }
 
-/** Depths of one step of a packed panel of B (consecutive bytes of one column). */
+/**
+ * Depths of one step of a packed panel of B (consecutive values of one column), and of a row
+ * group of quantized A; values of both take 4 / int8StepDepths() bytes.
+ */
 export function int8StepDepths(): i32 {
   return DEPTHS;
 }
@@ -238,7 +244,7 @@ export function matmulInt8(
     for (let panel = firstPanel; panel < lastPanel; panel++) {
       const j = panel * NR;
       const cols = min<i32>(NR, n - j);
-      const bp = packed + <usize>panel * <usize>NR * <usize>kp;
+      const bp = packed + <usize>panel * <usize>NR * <usize>kp * <usize>VALUE_BYTES;
       for (let i = i0; i < i1; i += MR) {
         const rows = min<i32>(MR, i1 - i);
         let a = qa + <usize>i * lda;
@@ -251,7 +257,7 @@ export function matmulInt8(
         let c30 = c00;
         let c31 = c00;
         let b = bp;
-        const end = bp + ((<usize>kp) << 3);
+        const end = bp + <usize>NR * <usize>kp * <usize>VALUE_BYTES;
         while (b < end) {
           if (ASC_FEATURE_RELAXED_SIMD) {
             const b0 = v128.load(b);
@@ -270,8 +276,8 @@ export function matmulInt8(
             c31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(b1, av, c31);
             b += 32;
           } else {
-            const b0 = v128.load8x8_s(b);
-            const b1 = v128.load8x8_s(b, 8);
+            const b0 = v128.load(b);
+            const b1 = v128.load(b, 16);
             let av = v128.load32_splat(a);
             c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, b0));
             c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, b1));
@@ -284,7 +290,7 @@ export function matmulInt8(
             av = v128.load32_splat(a, 12);
             c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, b0));
             c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, b1));
-            b += 16;
+            b += 32;
           }
           a += STEP_BYTES;
         }
