@@ -48,6 +48,18 @@ if (runtime === "onnxruntime-web" && !values.ort) {
   );
   process.exit(1);
 }
+const needed: [string, string][] = [
+  [CHROMIUM, "Chromium (apt-get install chromium)"],
+  [values.model, "the model folder"],
+];
+if (runtime === "distilbert-ts") needed.push([BUNDLE, "the browser bundle (npm run build)"]);
+if (values.ort) needed.push([join(values.ort, "ort.min.mjs"), "onnxruntime-web's ort.min.mjs"]);
+for (const [path, what] of needed) {
+  if (!existsSync(path)) {
+    console.error(`${path} not found: ${what}`);
+    process.exit(1);
+  }
+}
 
 interface Job {
   shapes: [number, number][];
