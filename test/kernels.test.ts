@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Activation, Backend, MatmulOptions } from "../src/tensor/backend.js";
+import { quantizeRows } from "../src/tensor/int8.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
 import { fastBackends } from "./backends.js";
 
@@ -515,5 +516,61 @@ test("logitLosses refuses a label outside the vocabulary", async () => {
       /outside \[0, vocab\)/,
       label,
     );
+  }
+});
+
+test("embeddingsSum matches the reference, and the reference the float32 sums", async () => {
+  const backends = await fastBackends();
+  let seed = 900;
+  for (const [vocab, positions, rows, dim] of [
+    [1, 1, 1, 1],
+    [7, 3, 5, 17],
+    [50, 40, 33, 768],
+  ]) {
+    const wordFloat = randomArray(vocab * dim, seed++);
+    const position = randomArray(positions * dim, seed++);
+    const types = randomArray(2 * dim, seed++);
+    const next = random(seed++);
+    const ids = Int32Array.from({ length: rows }, () => Math.floor(next() * vocab));
+    const positionIds = Int32Array.from({ length: rows }, (_, r) => r % positions);
+    const typeIds = Int32Array.from({ length: rows }, () => (next() < 0.5 ? 0 : 1));
+    const wordInt8 = quantizeRows(wordFloat, vocab, dim);
+    for (const [tableName, word] of [
+      ["float32", wordFloat],
+      ["int8", wordInt8],
+    ] as const) {
+      for (const tokenType of [null, { table: types, ids: typeIds }]) {
+        const what = `${tableName} ${rows}x${dim}${tokenType ? " with token types" : ""}`;
+        const want = new Float32Array(rows * dim);
+        reference.embeddingsSum(word, ids, position, positionIds, tokenType, want, rows, dim);
+        // The same sums written out, one element at a time, in float32.
+        const r = rows - 1;
+        const w =
+          word instanceof Float32Array
+            ? word[ids[r] * dim]
+            : Math.fround(word.values[ids[r] * dim] * word.scales[ids[r]]);
+        let first = Math.fround(w + position[positionIds[r] * dim]);
+        if (tokenType) first = Math.fround(first + types[typeIds[r] * dim]);
+        assert.equal(want[r * dim], first, `${what}: reference`);
+        for (const { label, backend } of backends) {
+          const got = backend.alloc(rows * dim);
+          backend.embeddingsSum(word, ids, position, positionIds, tokenType, got, rows, dim);
+          assertClose(got, want, `${label} ${what}`);
+        }
+      }
+    }
+  }
+});
+
+test("the native embeddingsSum refuses an id past its table rather than read beyond it", async () => {
+  for (const { label, backend } of await fastBackends()) {
+    if (!label.startsWith("native")) continue;
+    const word = backend.alloc(3 * 4);
+    const out = backend.alloc(4);
+    const call = (ids: Int32Array, positionIds: Int32Array) =>
+      backend.embeddingsSum(word, ids, backend.alloc(4), positionIds, null, out, 1, 4);
+    assert.throws(() => call(Int32Array.of(3), Int32Array.of(0)), /word has 12 elements/, label);
+    assert.throws(() => call(Int32Array.of(-1), Int32Array.of(0)), /negative id/, label);
+    assert.throws(() => call(Int32Array.of(0), Int32Array.of(1)), /position has 4/, label);
   }
 });

@@ -13,7 +13,7 @@ import {
   dropoutApply,
   dropoutMask,
   embeddingBackward,
-  embeddingForward,
+  embeddingsSum,
   gradOf,
   type LinearParams,
   layerNormBackward,
@@ -234,12 +234,21 @@ export class Encoder {
     const size = rows * h;
     const prefix = run.train ? "train.emb" : "eval.emb";
     const sum = pool.get(`${prefix}.sum`, size);
-    embeddingForward(this.word, run.inputIds, sum, rows, h, false);
-    embeddingForward(this.position, positionIds, sum, rows, h, true);
-    if (this.tokenType) {
-      const types = run.tokenTypeIds ?? new Int32Array(rows);
-      embeddingForward(this.tokenType, types, sum, rows, h, true);
-    }
+    const tokenType = this.tokenType && {
+      table: this.tokenType,
+      ids: run.tokenTypeIds ?? new Int32Array(rows),
+    };
+    embeddingsSum(
+      this.backend,
+      this.word,
+      run.inputIds,
+      this.position,
+      positionIds,
+      tokenType,
+      sum,
+      rows,
+      h,
+    );
     const norm = pool.get(`${prefix}.norm`, size);
     const mean = pool.get(`${prefix}.mean`, rows);
     const rstd = pool.get(`${prefix}.rstd`, rows);

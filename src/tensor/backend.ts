@@ -53,6 +53,15 @@ export interface AdamWStep {
  * The attention mask value Hugging Face writes into masked scores before the softmax:
  * the float32 minimum.
  */
+/** A word-embedding table [vocab, dim]: float32, or int8 with a scale per row. */
+export type EmbeddingTable = Float32Array | Int8Matrix;
+
+/** The token-type table [types, dim] and each row's type. */
+export interface TokenTypeLookup {
+  table: Float32Array;
+  ids: Int32Array;
+}
+
 export const MASKED_SCORE = -3.4028234663852886e38;
 
 export interface Backend {
@@ -101,6 +110,22 @@ export interface Backend {
     c: Float32Array,
     m: number,
     options?: MatmulInt8Options,
+  ): void;
+
+  /**
+   * out [rows, dim] = word[ids] + position[positionIds] (+ tokenType.table[tokenType.ids]), in
+   * float32; an int8 word table is dequantized as int8.ts does. Every id must be a row of its
+   * table (the model checks them first; the native addon checks again rather than read past one).
+   */
+  embeddingsSum(
+    word: EmbeddingTable,
+    ids: Int32Array,
+    position: Float32Array,
+    positionIds: Int32Array,
+    tokenType: TokenTypeLookup | null,
+    out: Float32Array,
+    rows: number,
+    dim: number,
   ): void;
 
   /**

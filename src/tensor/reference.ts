@@ -5,11 +5,14 @@ import {
   type Activation,
   type AdamWStep,
   type Backend,
+  type EmbeddingTable,
   type LogitLossScales,
   MASKED_SCORE,
   type MatmulInt8Options,
   type MatmulOptions,
+  type TokenTypeLookup,
 } from "./backend.js";
+import { embeddingsSumReference } from "./embeddings.js";
 import { type Int8Matrix, quantizeActivationRow } from "./int8.js";
 import { logitLossesReference } from "./logit-losses.js";
 import { activationDerivative, activationValue } from "./math.js";
@@ -82,6 +85,19 @@ export class ReferenceBackend implements Backend {
         c[i * n + j] = v;
       }
     }
+  }
+
+  embeddingsSum(
+    word: EmbeddingTable,
+    ids: Int32Array,
+    position: Float32Array,
+    positionIds: Int32Array,
+    tokenType: TokenTypeLookup | null,
+    out: Float32Array,
+    rows: number,
+    dim: number,
+  ): void {
+    embeddingsSumReference(word, ids, position, positionIds, tokenType, out, rows, dim);
   }
 
   attentionForward(

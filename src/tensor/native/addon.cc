@@ -359,6 +359,51 @@ napi_value MatmulInt8(napi_env env, napi_callback_info info) {
   return call.undefined();
 }
 
+// The rows of a table that `ids` reach (the largest id + 1), so that the table's length is checked
+// against them; fails on a negative id.
+double rows_reached(Call& call, const int32_t* ids, long rows, const char* name) {
+  if (call.failed) return 0;
+  int32_t largest = -1;
+  for (long r = 0; r < rows; ++r) {
+    if (ids[r] < 0) {
+      call.fail(std::string(name) + " holds a negative id");
+      return 0;
+    }
+    largest = std::max(largest, ids[r]);
+  }
+  return static_cast<double>(largest) + 1;
+}
+
+// embeddingsSum(ctx, word, scales, ids, position, positionIds, tokenType, typeIds, out, rows,
+// dim): word a Float32Array, or an Int8Array with a scale per row in `scales`; tokenType and
+// typeIds both null or both given.
+napi_value EmbeddingsSum(napi_env env, napi_callback_info info) {
+  Call call(env, info, "embeddingsSum");
+  Context* ctx = call.context();
+  long rows = call.count(9, "rows");
+  long dim = call.count(10, "dim");
+  const int32_t* ids = call.ints(3, "ids", rows);
+  const int32_t* position_ids = call.ints(5, "positionIds", rows);
+  bool typed = call.present(6);
+  const int32_t* type_ids = typed ? call.ints(7, "typeIds", rows) : nullptr;
+  double words = rows_reached(call, ids, rows, "ids");
+  double positions = rows_reached(call, position_ids, rows, "positionIds");
+  double types = typed ? rows_reached(call, type_ids, rows, "typeIds") : 0;
+  EmbeddingTables tables = {};
+  if (call.present(2)) {
+    tables.word_int8 = call.int8s(1, "word", words * dim);
+    tables.word_scales = call.floats(2, "scales", words);
+  } else {
+    tables.word = call.floats(1, "word", words * dim);
+  }
+  tables.position = call.floats(4, "position", positions * dim);
+  tables.token_type = typed ? call.floats(6, "tokenType", types * dim) : nullptr;
+  float* out = call.floats(8, "out", static_cast<double>(rows) * dim);
+  if (call.failed) return nullptr;
+  embeddings_sum(*ctx, tables, ids, position_ids, type_ids, out, rows, dim);
+  return call.undefined();
+}
+
 // attentionForward(ctx, q, k, v, keyMask, probs, out, batch, seq, heads, headDim, dropoutMask)
 napi_value AttentionForward(napi_env env, napi_callback_info info) {
   Call call(env, info, "attentionForward");
@@ -568,6 +613,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmulPacked", nullptr, MatmulPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"packInt8", nullptr, PackInt8, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmulInt8", nullptr, MatmulInt8, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"embeddingsSum", nullptr, EmbeddingsSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, napi_default,

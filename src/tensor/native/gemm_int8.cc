@@ -57,6 +57,16 @@ void prefetch_row(const float* row, long k) {
   for (long p = 0; p < k; p += kFloatsPerLine) __builtin_prefetch(row + p, 0, 3);
 }
 
+// A part of the B panels the task after this one will read, towards L2: the `part`th of `pieces`
+// equal pieces of [start, start + bytes).
+void prefetch_part(const char* start, long bytes, long part, long pieces) {
+  constexpr long kLine = 64;
+  long piece = (bytes + pieces - 1) / pieces;
+  long from = part * piece;
+  long to = std::min(bytes, from + piece);
+  for (long at = from; at < to; at += kLine) __builtin_prefetch(start + at, 0, 2);
+}
+
 }  // namespace
 
 PackedInt8* pack_int8(const Int8Kernels& kernels, const int8_t* values, const float* scales,
@@ -150,6 +160,17 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
     long i1 = std::min(m, i0 + block_rows);
     long first = (t % column_chunks) * panels_per_chunk;
     long last = std::min(panels, first + panels_per_chunk);
+    // A weight's first pass comes from memory, and the tile row that first reads a chunk of it
+    // waits on memory; so each task brings in, spread over its own tiles, the chunk of the task
+    // this thread most likely takes next (the pool hands tasks out in order), unless that one
+    // reads the same panels.
+    long next = t + threads;
+    long next_first = (next % column_chunks) * panels_per_chunk;
+    bool prefetch_next = next < tasks && next_first != first;
+    const char* next_b = static_cast<const char*>(b.values) + next_first * panel_bytes;
+    long next_bytes = (std::min(panels, next_first + panels_per_chunk) - next_first) * panel_bytes;
+    long tile_count = ((i1 - i0 + mr - 1) / mr) * (last - first);
+    long tile_index = 0;
     for (long group = first; group < last; group += group_panels) {
       long group_end = std::min(last, group + group_panels);
       for (long i = i0; i < i1; i += mr) {
@@ -165,6 +186,7 @@ void gemm_int8_parallel(Pool& pool, const PackedInt8& b, long m, const float* a,
                             bias ? bias + j : nullptr,
                             residual ? residual + i * n + j : nullptr};
           if (residual) prefetch_tile_rows(e.residual, c + i * n + j, n, rows, cols);
+          if (prefetch_next) prefetch_part(next_b, next_bytes, tile_index++, tile_count);
           kernels.tile(rows, cols, kp, qa + i * row_bytes, kp, bp, e, c + i * n + j, n);
         }
       }

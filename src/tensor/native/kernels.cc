@@ -33,6 +33,30 @@ thread_local std::vector<float> scratch_b;
 
 }  // namespace
 
+void embeddings_sum(Context& ctx, const EmbeddingTables& tables, const int32_t* ids,
+                    const int32_t* position_ids, const int32_t* type_ids, float* out, long rows,
+                    long dim) {
+  Ranges ranges = split(rows, ctx.pool, 64);
+  parallel_for(ctx.pool, ranges.chunks, [&](int chunk) {
+    for (long r = ranges.begin(chunk); r < ranges.end(chunk); ++r) {
+      float* row = out + r * dim;
+      const float* position = tables.position + position_ids[r] * dim;
+      if (tables.word_int8) {
+        const int8_t* word = tables.word_int8 + static_cast<long>(ids[r]) * dim;
+        float scale = tables.word_scales[ids[r]];
+        for (long i = 0; i < dim; ++i) row[i] = static_cast<float>(word[i]) * scale + position[i];
+      } else {
+        const float* word = tables.word + static_cast<long>(ids[r]) * dim;
+        for (long i = 0; i < dim; ++i) row[i] = word[i] + position[i];
+      }
+      if (tables.token_type) {
+        const float* type = tables.token_type + type_ids[r] * dim;
+        for (long i = 0; i < dim; ++i) row[i] += type[i];
+      }
+    }
+  });
+}
+
 void attention_forward(Context& ctx, const float* q, const float* k, const float* v,
                        const float* key_mask, float* probs, float* out, long batch, long seq,
                        long heads, long head_dim, const float* dropout_mask) {

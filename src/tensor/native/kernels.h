@@ -13,6 +13,20 @@ struct Context {
   Context(int threads, const KernelSet* kernel_set) : pool(threads), kernels(kernel_set) {}
 };
 
+// Backend.embeddingsSum's tables: the word table float (word) or int8 with a scale per row
+// (word_int8, word_scales); token_type may be null.
+struct EmbeddingTables {
+  const float* word;
+  const int8_t* word_int8;
+  const float* word_scales;
+  const float* position;
+  const float* token_type;
+};
+
+void embeddings_sum(Context& ctx, const EmbeddingTables& tables, const int32_t* ids,
+                    const int32_t* position_ids, const int32_t* type_ids, float* out, long rows,
+                    long dim);
+
 void attention_forward(Context& ctx, const float* q, const float* k, const float* v,
                        const float* key_mask, float* probs, float* out, long batch, long seq,
                        long heads, long head_dim, const float* dropout_mask);

@@ -8,9 +8,11 @@ import type {
   Activation,
   AdamWStep,
   Backend,
+  EmbeddingTable,
   LogitLossScales,
   MatmulInt8Options,
   MatmulOptions,
+  TokenTypeLookup,
 } from "../backend.js";
 import type { Int8Matrix } from "../int8.js";
 
@@ -68,6 +70,19 @@ interface NativeAddon {
     m: number,
     bias: Float32Array | undefined,
     residual: Float32Array | undefined,
+  ): void;
+  embeddingsSum(
+    ctx: NativeContext,
+    word: Float32Array | Int8Array,
+    scales: Float32Array | null,
+    ids: Int32Array,
+    position: Float32Array,
+    positionIds: Int32Array,
+    tokenType: Float32Array | null,
+    typeIds: Int32Array | null,
+    out: Float32Array,
+    rows: number,
+    dim: number,
   ): void;
   attentionForward(
     ctx: NativeContext,
@@ -392,6 +407,33 @@ export class NativeBackend implements Backend {
     const kept = entries.filter((e) => e.byteOffset >= end || e.byteOffset + e.byteLength <= start);
     if (kept.length === 0) packedWeights.delete(array.buffer);
     else packedWeights.set(array.buffer, kept);
+  }
+
+  embeddingsSum(
+    word: EmbeddingTable,
+    ids: Int32Array,
+    position: Float32Array,
+    positionIds: Int32Array,
+    tokenType: TokenTypeLookup | null,
+    out: Float32Array,
+    rows: number,
+    dim: number,
+  ): void {
+    const [table, scales] =
+      word instanceof Float32Array ? [word, null] : [word.values, word.scales];
+    this.addon.embeddingsSum(
+      this.ctx,
+      table,
+      scales,
+      ids,
+      position,
+      positionIds,
+      tokenType?.table ?? null,
+      tokenType?.ids ?? null,
+      out,
+      rows,
+      dim,
+    );
   }
 
   attentionForward(

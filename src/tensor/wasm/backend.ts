@@ -7,10 +7,13 @@ import type {
   Activation,
   AdamWStep,
   Backend,
+  EmbeddingTable,
   LogitLossScales,
   MatmulInt8Options,
   MatmulOptions,
+  TokenTypeLookup,
 } from "../backend.js";
+import { embeddingsSumReference } from "../embeddings.js";
 import type { Int8Matrix } from "../int8.js";
 import { CONTROL } from "./control.js";
 import { WasmHeap } from "./heap.js";
@@ -340,6 +343,19 @@ export class WasmBackend implements Backend {
       };
     }
     return this.quantized;
+  }
+
+  embeddingsSum(
+    word: EmbeddingTable,
+    ids: Int32Array,
+    position: Float32Array,
+    positionIds: Int32Array,
+    tokenType: TokenTypeLookup | null,
+    out: Float32Array,
+    rows: number,
+    dim: number,
+  ): void {
+    embeddingsSumReference(word, ids, position, positionIds, tokenType, out, rows, dim);
   }
 
   attentionForward(
