@@ -541,8 +541,9 @@ test("embeddingsSum matches the reference, and the reference the float32 sums", 
     ] as const) {
       for (const tokenType of [null, { table: types, ids: typeIds }]) {
         const what = `${tableName} ${rows}x${dim}${tokenType ? " with token types" : ""}`;
+        const lookup = { word, ids, position, positionIds, tokenType };
         const want = new Float32Array(rows * dim);
-        reference.embeddingsSum(word, ids, position, positionIds, tokenType, want, rows, dim);
+        reference.embeddingsSum(lookup, want, rows, dim);
         // The same sums written out, one element at a time, in float32.
         const r = rows - 1;
         const w =
@@ -554,7 +555,7 @@ test("embeddingsSum matches the reference, and the reference the float32 sums", 
         assert.equal(want[r * dim], first, `${what}: reference`);
         for (const { label, backend } of backends) {
           const got = backend.alloc(rows * dim);
-          backend.embeddingsSum(word, ids, position, positionIds, tokenType, got, rows, dim);
+          backend.embeddingsSum(lookup, got, rows, dim);
           assertClose(got, want, `${label} ${what}`);
         }
       }
@@ -568,7 +569,12 @@ test("the native embeddingsSum refuses an id past its table rather than read bey
     const word = backend.alloc(3 * 4);
     const out = backend.alloc(4);
     const call = (ids: Int32Array, positionIds: Int32Array) =>
-      backend.embeddingsSum(word, ids, backend.alloc(4), positionIds, null, out, 1, 4);
+      backend.embeddingsSum(
+        { word, ids, position: backend.alloc(4), positionIds, tokenType: null },
+        out,
+        1,
+        4,
+      );
     assert.throws(() => call(Int32Array.of(3), Int32Array.of(0)), /word has 12 elements/, label);
     assert.throws(() => call(Int32Array.of(-1), Int32Array.of(0)), /negative id/, label);
     assert.throws(() => call(Int32Array.of(0), Int32Array.of(1)), /position has 4/, label);

@@ -13,7 +13,6 @@ import {
   dropoutApply,
   dropoutMask,
   embeddingBackward,
-  embeddingsSum,
   gradOf,
   type LinearParams,
   layerNormBackward,
@@ -234,21 +233,18 @@ export class Encoder {
     const size = rows * h;
     const prefix = run.train ? "train.emb" : "eval.emb";
     const sum = pool.get(`${prefix}.sum`, size);
-    const tokenType = this.tokenType && {
-      table: this.tokenType,
-      ids: run.tokenTypeIds ?? new Int32Array(rows),
-    };
-    embeddingsSum(
-      this.backend,
-      this.word,
-      run.inputIds,
-      this.position,
+    // One backend pass over sum: the three lookups as JavaScript loops were 4% of an int8 forward.
+    const lookup = {
+      word: this.word.int8 ?? this.word.data,
+      ids: run.inputIds,
+      position: this.position.data,
       positionIds,
-      tokenType,
-      sum,
-      rows,
-      h,
-    );
+      tokenType: this.tokenType && {
+        table: this.tokenType.data,
+        ids: run.tokenTypeIds ?? new Int32Array(rows),
+      },
+    };
+    this.backend.embeddingsSum(lookup, sum, rows, h);
     const norm = pool.get(`${prefix}.norm`, size);
     const mean = pool.get(`${prefix}.mean`, rows);
     const rstd = pool.get(`${prefix}.rstd`, rows);

@@ -115,33 +115,6 @@ export function layerNormBackward(
   );
 }
 
-// ids, positionIds [rows] -> out [rows, dim] = word[ids] + position[positionIds] (+ token types);
-// an int8 word table stays int8. One backend pass over out: the three lookups as JavaScript loops
-// were 4% of an int8 forward.
-export function embeddingsSum(
-  backend: Backend,
-  word: Parameter,
-  ids: Int32Array,
-  position: Parameter,
-  positionIds: Int32Array,
-  tokenType: { table: Parameter; ids: Int32Array } | null,
-  out: Float32Array,
-  rows: number,
-  dim: number,
-): void {
-  const types = tokenType && { table: tokenType.table.data, ids: tokenType.ids };
-  backend.embeddingsSum(
-    word.int8 ?? word.data,
-    ids,
-    position.data,
-    positionIds,
-    types,
-    out,
-    rows,
-    dim,
-  );
-}
-
 // dOut [rows, dim] -> dTable [vocab, dim] accumulated; the padding row gets no gradient (PyTorch)
 export function embeddingBackward(
   dOut: Float32Array,

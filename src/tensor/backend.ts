@@ -62,6 +62,15 @@ export interface TokenTypeLookup {
   ids: Int32Array;
 }
 
+/** The rows Backend.embeddingsSum adds up: each row's word, position and token type. */
+export interface EmbeddingLookup {
+  word: EmbeddingTable;
+  ids: Int32Array;
+  position: Float32Array;
+  positionIds: Int32Array;
+  tokenType: TokenTypeLookup | null;
+}
+
 export const MASKED_SCORE = -3.4028234663852886e38;
 
 export interface Backend {
@@ -117,16 +126,7 @@ export interface Backend {
    * float32; an int8 word table is dequantized as int8.ts does. Every id must be a row of its
    * table (the model checks them first; the native addon checks again rather than read past one).
    */
-  embeddingsSum(
-    word: EmbeddingTable,
-    ids: Int32Array,
-    position: Float32Array,
-    positionIds: Int32Array,
-    tokenType: TokenTypeLookup | null,
-    out: Float32Array,
-    rows: number,
-    dim: number,
-  ): void;
+  embeddingsSum(lookup: EmbeddingLookup, out: Float32Array, rows: number, dim: number): void;
 
   /**
    * Self-attention over heads. q, k, v, out: [batch, seq, heads * headDim]; keyMask: [batch, seq]

@@ -2,18 +2,15 @@
 // WebAssembly backend's too (the tables live in JavaScript memory, not in its heap, and one pass
 // over the rows is memory-bound).
 
-import type { EmbeddingTable, TokenTypeLookup } from "./backend.js";
+import type { EmbeddingLookup } from "./backend.js";
 
 export function embeddingsSumReference(
-  word: EmbeddingTable,
-  ids: Int32Array,
-  position: Float32Array,
-  positionIds: Int32Array,
-  tokenType: TokenTypeLookup | null,
+  lookup: EmbeddingLookup,
   out: Float32Array,
   rows: number,
   dim: number,
 ): void {
+  const { word, ids, position, positionIds, tokenType } = lookup;
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
     const p = positionIds[r] * dim;

@@ -5,12 +5,11 @@ import {
   type Activation,
   type AdamWStep,
   type Backend,
-  type EmbeddingTable,
+  type EmbeddingLookup,
   type LogitLossScales,
   MASKED_SCORE,
   type MatmulInt8Options,
   type MatmulOptions,
-  type TokenTypeLookup,
 } from "./backend.js";
 import { embeddingsSumReference } from "./embeddings.js";
 import { type Int8Matrix, quantizeActivationRow } from "./int8.js";
@@ -87,17 +86,8 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  embeddingsSum(
-    word: EmbeddingTable,
-    ids: Int32Array,
-    position: Float32Array,
-    positionIds: Int32Array,
-    tokenType: TokenTypeLookup | null,
-    out: Float32Array,
-    rows: number,
-    dim: number,
-  ): void {
-    embeddingsSumReference(word, ids, position, positionIds, tokenType, out, rows, dim);
+  embeddingsSum(lookup: EmbeddingLookup, out: Float32Array, rows: number, dim: number): void {
+    embeddingsSumReference(lookup, out, rows, dim);
   }
 
   attentionForward(

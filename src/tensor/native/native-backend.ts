@@ -8,11 +8,10 @@ import type {
   Activation,
   AdamWStep,
   Backend,
-  EmbeddingTable,
+  EmbeddingLookup,
   LogitLossScales,
   MatmulInt8Options,
   MatmulOptions,
-  TokenTypeLookup,
 } from "../backend.js";
 import type { Int8Matrix } from "../int8.js";
 
@@ -409,16 +408,8 @@ export class NativeBackend implements Backend {
     else packedWeights.set(array.buffer, kept);
   }
 
-  embeddingsSum(
-    word: EmbeddingTable,
-    ids: Int32Array,
-    position: Float32Array,
-    positionIds: Int32Array,
-    tokenType: TokenTypeLookup | null,
-    out: Float32Array,
-    rows: number,
-    dim: number,
-  ): void {
+  embeddingsSum(lookup: EmbeddingLookup, out: Float32Array, rows: number, dim: number): void {
+    const { word, ids, position, positionIds, tokenType } = lookup;
     const [table, scales] =
       word instanceof Float32Array ? [word, null] : [word.values, word.scales];
     this.addon.embeddingsSum(

@@ -7,11 +7,10 @@ import type {
   Activation,
   AdamWStep,
   Backend,
-  EmbeddingTable,
+  EmbeddingLookup,
   LogitLossScales,
   MatmulInt8Options,
   MatmulOptions,
-  TokenTypeLookup,
 } from "../backend.js";
 import { embeddingsSumReference } from "../embeddings.js";
 import type { Int8Matrix } from "../int8.js";
@@ -345,17 +344,8 @@ export class WasmBackend implements Backend {
     return this.quantized;
   }
 
-  embeddingsSum(
-    word: EmbeddingTable,
-    ids: Int32Array,
-    position: Float32Array,
-    positionIds: Int32Array,
-    tokenType: TokenTypeLookup | null,
-    out: Float32Array,
-    rows: number,
-    dim: number,
-  ): void {
-    embeddingsSumReference(word, ids, position, positionIds, tokenType, out, rows, dim);
+  embeddingsSum(lookup: EmbeddingLookup, out: Float32Array, rows: number, dim: number): void {
+    embeddingsSumReference(lookup, out, rows, dim);
   }
 
   attentionForward(
