@@ -49,10 +49,6 @@ export interface AdamWStep {
   step: number;
 }
 
-/**
- * The attention mask value Hugging Face writes into masked scores before the softmax:
- * the float32 minimum.
- */
 /** A word-embedding table [vocab, dim]: float32, or int8 with a scale per row. */
 export type EmbeddingTable = Float32Array | Int8Matrix;
 
@@ -71,6 +67,10 @@ export interface EmbeddingLookup {
   tokenType: TokenTypeLookup | null;
 }
 
+/**
+ * The attention mask value Hugging Face writes into masked scores before the softmax:
+ * the float32 minimum.
+ */
 export const MASKED_SCORE = -3.4028234663852886e38;
 
 export interface Backend {
