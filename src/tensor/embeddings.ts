@@ -3,6 +3,7 @@
 // over the rows is memory-bound).
 
 import type { EmbeddingLookup } from "./backend.js";
+import { dequantizeRow } from "./int8.js";
 
 export function embeddingsSumReference(
   lookup: EmbeddingLookup,
@@ -13,16 +14,10 @@ export function embeddingsSumReference(
   const { word, ids, position, positionIds, tokenType } = lookup;
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
+    if (word instanceof Float32Array) out.set(word.subarray(ids[r] * dim, (ids[r] + 1) * dim), o);
+    else dequantizeRow(word, ids[r], out, o);
     const p = positionIds[r] * dim;
-    const w = ids[r] * dim;
-    if (word instanceof Float32Array) {
-      for (let i = 0; i < dim; i++) out[o + i] = word[w + i] + position[p + i];
-    } else {
-      const { values } = word;
-      const scale = word.scales[ids[r]];
-      for (let i = 0; i < dim; i++)
-        out[o + i] = Math.fround(values[w + i] * scale) + position[p + i];
-    }
+    for (let i = 0; i < dim; i++) out[o + i] += position[p + i];
     if (tokenType) {
       const { table } = tokenType;
       const t = tokenType.ids[r] * dim;
