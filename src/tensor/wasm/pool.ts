@@ -75,6 +75,8 @@ export class ThreadPool {
     Atomics.add(slots, CONTROL.generation, 1);
     Atomics.notify(slots, CONTROL.generation);
     this.kernels[kernel](...args, 0);
+    const spinEnd = performance.now() + CONTROL.spinMilliseconds;
+    while (Atomics.load(slots, CONTROL.pending) !== 0 && performance.now() < spinEnd);
     for (;;) {
       const pending = Atomics.load(slots, CONTROL.pending);
       if (pending === 0) break;

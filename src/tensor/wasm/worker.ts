@@ -18,6 +18,7 @@ export interface WorkerStart {
     tasks: number;
     argsByteOffset: number;
     maxArgs: number;
+    spinMilliseconds: number;
   };
 }
 
@@ -33,6 +34,8 @@ export async function serveKernels(start: WorkerStart, ready: () => void): Promi
   let seen = Atomics.load(slots, control.generation);
   ready();
   for (;;) {
+    const spinEnd = performance.now() + control.spinMilliseconds;
+    while (Atomics.load(slots, control.generation) === seen && performance.now() < spinEnd);
     Atomics.wait(slots, control.generation, seen);
     seen = Atomics.load(slots, control.generation);
     const threads = slots[control.threads];
