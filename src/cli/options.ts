@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { MODEL_DTYPES, type ModelDtype } from "../models/types.js";
+import { POOLINGS, type Pooling } from "../pipelines/pooling.js";
 import type { Backend } from "../tensor/backend.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../tensor/index.js";
 import { type Fields, TASK_KINDS, TASKS, type TaskKind } from "../train/tasks.js";
@@ -115,13 +116,30 @@ export function checkOutDir(
   );
 }
 
-/** --task of train and evaluate: a fine-tuning task, or masked-lm. */
-export function trainingTask(command: string, value: string | undefined): TaskKind | "masked-lm" {
+/** --task of train and evaluate: a fine-tuning task, masked-lm, or one of the command's `extra`. */
+export function trainingTask<Extra extends string = never>(
+  command: string,
+  value: string | undefined,
+  extra: readonly Extra[] = [],
+): TaskKind | "masked-lm" | Extra {
   const task = required(command, "task", value);
-  if (task !== "masked-lm" && !(TASK_KINDS as readonly string[]).includes(task)) {
-    throw new UserError(`--task must be one of ${TASK_KINDS.join(", ")}, masked-lm; got '${task}'`);
+  const known: readonly string[] = [...TASK_KINDS, "masked-lm", ...extra];
+  if (!known.includes(task)) {
+    throw new UserError(`--task must be one of ${known.join(", ")}; got '${task}'`);
   }
-  return task as TaskKind | "masked-lm";
+  return task as TaskKind | "masked-lm" | Extra;
+}
+
+/** "256,128,64" -> [256, 128, 64]: whole numbers >= 1. */
+export function positiveIntList(name: string, value: string | undefined): number[] {
+  if (value === undefined) return [];
+  const items = value.split(",").map((item) => Number(item.trim()));
+  if (items.some((item) => !Number.isInteger(item) || item < 1)) {
+    throw new UserError(
+      `--${name} takes comma-separated whole numbers such as 256,128,64; got '${value}'`,
+    );
+  }
+  return items;
 }
 
 /** The data fields a task reads: --text-field, --text-pair-field, --label-field or its defaults. */
@@ -140,4 +158,12 @@ export function taskFields(
 /** --max-length, by default 128 tokens or what the model reads if fewer. */
 export function maxLengthFor(value: string | undefined, maxPositionEmbeddings: number): number {
   return positiveInt("max-length", value) ?? Math.min(128, maxPositionEmbeddings);
+}
+
+/** --pooling: how token states become one sentence vector. */
+export function poolingChoice(value: string): Pooling {
+  if (!(POOLINGS as readonly string[]).includes(value)) {
+    throw new UserError(`--pooling must be one of ${POOLINGS.join(", ")}, got '${value}'`);
+  }
+  return value as Pooling;
 }

@@ -33,3 +33,29 @@ export function pool(
   for (let i = 0; i < size; i++) out[i] = sum[i] / divisor;
   return out;
 }
+
+/**
+ * The backward of `pool` for one sequence: adds the pooled vector's gradient `dPooled` [size] into
+ * `dHidden` [seq, size] (from `offset`): to the [CLS] state, or shared among the attended tokens.
+ */
+export function poolBackward(
+  pooling: Pooling,
+  dPooled: ArrayLike<number>,
+  dHidden: Float32Array,
+  offset: number,
+  mask: ArrayLike<number>,
+  size: number,
+): void {
+  if (pooling === "cls") {
+    for (let i = 0; i < size; i++) dHidden[offset + i] += dPooled[i];
+    return;
+  }
+  let count = 0;
+  for (let t = 0; t < mask.length; t++) if (mask[t]) count++;
+  const share = 1 / Math.max(count, 1e-9);
+  for (let t = 0; t < mask.length; t++) {
+    if (!mask[t]) continue;
+    const row = offset + t * size;
+    for (let i = 0; i < size; i++) dHidden[row + i] += dPooled[i] * share;
+  }
+}

@@ -62,7 +62,7 @@ function field(file: DataFile, row: Row, name: string): unknown {
   return row.fields[name];
 }
 
-function textField(file: DataFile, row: Row, name: string): string {
+export function textField(file: DataFile, row: Row, name: string): string {
   const value = field(file, row, name);
   if (typeof value !== "string") {
     throw rowError(file, row, `field '${name}' must be a string, got ${JSON.stringify(value)}`);

@@ -8,6 +8,20 @@ import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
+import { RETRIEVAL_METRICS } from "../../retrieval/metrics.js";
+import {
+  DEFAULT_PAIR_FIELDS,
+  inverseClozePairs,
+  pairsFromFile,
+  type TextPair,
+} from "../../retrieval/pairs.js";
+import {
+  DEFAULT_EMBEDDING_RECIPE,
+  DEFAULT_RERANKER_RECIPE,
+  type RetrievalRun,
+  trainEmbeddingModel,
+  trainRerankerModel,
+} from "../../retrieval/recipes.js";
 import type { Backend } from "../../tensor/backend.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
@@ -34,11 +48,16 @@ import {
   checkOutDir,
   maxLengthFor,
   nonNegative,
+  poolingChoice,
   positiveInt,
+  positiveIntList,
   required,
   taskFields,
   trainingTask,
 } from "../options.js";
+
+const RETRIEVAL_TASKS = ["sentence-embedding", "reranker"] as const;
+type RetrievalTask = (typeof RETRIEVAL_TASKS)[number];
 
 const help = `distilbert train --model DIR --task TASK --train FILE [--eval FILE] --out DIR [options]
 
@@ -53,6 +72,23 @@ tokens, and every batch is masked afresh (--mlm-probability of the tokens; of th
 10% a random token, 10% kept). --eval scores masked-token accuracy, loss and perplexity on fixed
 masks (as \`distilbert evaluate\`); the result is a masked-LM folder for predict fill-mask,
 distill and train.
+
+--task sentence-embedding trains an embedding model (for search, RAG, clustering), as
+sentence-transformers does: pairs of texts that belong together (a question and its answer, a
+title and its article) pulled close and the batch's other texts pushed away
+(MultipleNegativesRankingLoss, in-batch negatives, scale 20), or scored pairs (--score-field) fitted
+by CoSENT. The result is a sentence-transformers folder (modules.json, 1_Pooling, ...) that Python's
+SentenceTransformer loads, and that feature-extraction, semantic search and serve's /embed and
+/v1/embeddings use with its pooling.
+
+--task reranker trains a cross-encoder (query and passage read together, one relevance logit;
+Hugging Face's sequence classification with one label) by binary cross-entropy: on labelled pairs
+(--score-field: 1 relevant, 0 not, or in between), or on anchor/positive pairs, each with
+--negatives negatives mined by an embedding model (--mine-negatives-with) or drawn at random.
+
+--pairs-from ict makes pairs from plain passages (a text file, one passage a line, or
+--text-field of a JSON-lines/CSV file) by the inverse cloze task: one sentence of each passage is
+the anchor, the rest of the passage its positive. Any corpus becomes training data.
 
 --out DIR becomes a Hugging Face model folder: config.json (with id2label/label2id and the
 task's architecture, e.g. BertForSequenceClassification), model.safetensors and the tokenizer
@@ -72,10 +108,13 @@ Tasks and the fields they read (JSON lines, or CSV with a header row):
                         (answers): {"text": [...], "answer_start": [character offsets]}
   multiple-choice       --text-field (question), --text-pair-field (choices): a list of
                         strings, --label-field (label): the index of the right choice
+  sentence-embedding,   --anchor-field (anchor), --positive-field (positive), optional
+  reranker              --negative-field (a hard negative) or --score-field (a gold score);
+                        or --pairs-from ict
 
 Options:
   --model DIR            the model to start from (config.json, model.safetensors, tokenizer)
-  --task TASK            ${TASK_KINDS.join(", ")}, masked-lm
+  --task TASK            ${[...TASK_KINDS, "masked-lm", ...RETRIEVAL_TASKS].join(", ")}
   --train FILE           training data (.jsonl, or .csv)
   --eval FILE            evaluation data, scored at the end of every epoch (or --eval-every)
   --out DIR              output folder (created); refused if it is --model, or not empty
@@ -102,6 +141,19 @@ Options:
   --metric NAME          picks the best model: accuracy (default for classification), f1,
                          f1_macro, mcc, pearson, spearman, mse, exact_match, loss
                          (masked-lm: loss (default), accuracy, perplexity)
+  --anchor-field NAME, --positive-field NAME, --negative-field NAME, --score-field NAME
+                         sentence-embedding and reranker: see above
+  --pairs-from ict       make the pairs from passages (see above)
+  --pooling NAME         sentence-embedding: mean or cls (default: the model folder's own, else
+                         mean)
+  --matryoshka-dims LIST sentence-embedding: also train prefixes of the vectors (e.g.
+                         128,64,32), so that they can be cut to those sizes (Matryoshka loss)
+  --mini-batch-size N    sentence-embedding: embed the batch N texts at a time (GradCache), so
+                         --batch-size (the in-batch negatives) can be larger than what fits in
+                         memory at once, for one more forward pass
+  --negatives N          reranker: negatives per anchor/positive pair, default ${DEFAULT_RERANKER_RECIPE.negatives}
+  --mine-negatives-with DIR   reranker: an embedding model that picks hard negatives (the other
+                         positives it ranks highest for the anchor)
   --save-every N         write a checkpoint every N steps (always at the end)
   --resume DIR           continue from DIR's latest checkpoint (or a checkpoint folder); give
                          the same options as the first run
@@ -114,7 +166,10 @@ Example:
     --train data/tasks/spam.train.jsonl --eval data/tasks/spam.dev.jsonl \\
     --epochs 3 --batch-size 32 --lr 1e-4 --out runs/spam
   distilbert train --model models/bert-mini-sotu --task masked-lm \\
-    --train data/corpus.train.txt --eval data/corpus.eval.txt --epochs 1 --out runs/sotu-mlm`;
+    --train data/corpus.train.txt --eval data/corpus.eval.txt --epochs 1 --out runs/sotu-mlm
+  distilbert train --model models/bert-mini-sotu --task sentence-embedding \\
+    --train data/tasks/sotu-party.train.jsonl --pairs-from ict --matryoshka-dims 128,64 \\
+    --epochs 1 --lr 1e-4 --out runs/sotu-embed`;
 
 const OPTIONS = {
   model: { type: "string" },
@@ -144,6 +199,16 @@ const OPTIONS = {
   "early-stopping": { type: "string" },
   metric: { type: "string" },
   "save-every": { type: "string" },
+  "anchor-field": { type: "string" },
+  "positive-field": { type: "string" },
+  "negative-field": { type: "string" },
+  "score-field": { type: "string" },
+  "pairs-from": { type: "string" },
+  pooling: { type: "string" },
+  "matryoshka-dims": { type: "string" },
+  "mini-batch-size": { type: "string" },
+  negatives: { type: "string" },
+  "mine-negatives-with": { type: "string" },
   resume: { type: "string" },
   fp16: { type: "boolean" },
   backend: { type: "string" },
@@ -303,9 +368,61 @@ async function pretrain(values: Values): Promise<number> {
   return 0;
 }
 
+/** The pairs of a data file, or made from its passages by the inverse cloze task. */
+function readPairs(path: string, values: Values, seed: number): TextPair[] {
+  if (values["pairs-from"] === undefined) {
+    return pairsFromFile(readDataFile(path), {
+      anchor: values["anchor-field"] ?? DEFAULT_PAIR_FIELDS.anchor,
+      positive: values["positive-field"] ?? DEFAULT_PAIR_FIELDS.positive,
+      negative: values["negative-field"] ?? DEFAULT_PAIR_FIELDS.negative,
+      score: values["score-field"] ?? DEFAULT_PAIR_FIELDS.score,
+    });
+  }
+  if (values["pairs-from"] !== "ict") {
+    throw new UserError(
+      `--pairs-from takes ict (the inverse cloze task), got '${values["pairs-from"]}'`,
+    );
+  }
+  return inverseClozePairs(readCorpusLines(path, values["text-field"] ?? "text"), seed);
+}
+
+async function retrieval(values: Values, task: RetrievalTask): Promise<number> {
+  const run = await prepareRun(values, RETRIEVAL_METRICS, "ndcg@10");
+  const retrievalRun: RetrievalRun = {
+    modelDir: run.modelDir,
+    backend: run.backend,
+    pairs: readPairs(run.trainPath, values, run.loop.seed),
+    evalPairs: values.eval ? readPairs(values.eval, values, run.loop.seed) : null,
+    batchSize: run.batchSize,
+    maxLength: run.maxLength,
+    storage: run.dtype,
+    loop: run.loop,
+    reporter: run.reporter,
+    resume: run.resume,
+  };
+  if (run.resume)
+    run.reporter.message(`resuming from ${run.resume.dir} (step ${run.resume.state.step})`);
+  const result =
+    task === "sentence-embedding"
+      ? trainEmbeddingModel(retrievalRun, {
+          pooling: values.pooling === undefined ? null : poolingChoice(values.pooling),
+          scale: DEFAULT_EMBEDDING_RECIPE.scale,
+          matryoshkaDims: positiveIntList("matryoshka-dims", values["matryoshka-dims"]),
+          miniBatchSize: positiveInt("mini-batch-size", values["mini-batch-size"]),
+        })
+      : await trainRerankerModel(retrievalRun, {
+          negatives:
+            positiveInt("negatives", values.negatives) ?? DEFAULT_RERANKER_RECIPE.negatives,
+          mineWith: values["mine-negatives-with"] ?? DEFAULT_RERANKER_RECIPE.mineWith,
+        });
+  finished(run, result);
+  return 0;
+}
+
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS });
-  const task = trainingTask("train", values.task);
+  const task = trainingTask("train", values.task, RETRIEVAL_TASKS);
+  if (task === "sentence-embedding" || task === "reranker") return retrieval(values, task);
   return task === "masked-lm" ? pretrain(values) : fineTune(values, task);
 }
 
