@@ -1,20 +1,21 @@
 // The fuzz targets: a fast-check property for every parser and entry point that takes outside
 // bytes (safetensors, config.json, tokenizer.json, tokenizer_config.json, vocab.txt, the JSON-lines
-// and CSV data readers, the tokenizer on any text, pipeline inputs and options, the server's request
-// bodies). The property: each input is read or refused with a UserError, never another exception
+// and CSV data readers, the tokenizer on any text, pipeline inputs and options, the reranker's
+// query and texts, the server's request bodies). The property: each input is read or refused with a UserError, never another exception
 // or a 500, within INPUT_MS. Run briefly by fuzz.test.ts (npm test) and for a time budget by
 // fuzz-run.ts (npm run fuzz), which also bounds memory and catches inputs that never finish.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import fc from "fast-check";
 import { UserError } from "../src/errors.js";
 import { parseConfigText } from "../src/io/config-format.js";
 import { SafetensorsFile } from "../src/io/safetensors-format.js";
-import { type Pipeline, pipeline } from "../src/pipelines/index.js";
+import { EMBEDDED_MODEL_DIR, type Pipeline, pipeline } from "../src/pipelines/index.js";
 import { InferenceServer } from "../src/server/server.js";
 import { tokenizerFromFiles } from "../src/tokenizer/folder.js";
 import { parseDataText } from "../src/train/data-format.js";
+import { makeCrossEncoder } from "./cross-encoder-fixture.js";
 
 const MODEL = "test/fixtures/models/distilbert-seqcls";
 const TOKENIZER = "test/fixtures/tokenizer/uncased";
@@ -222,6 +223,7 @@ export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
       "question-answering",
       "test/fixtures/pipelines/models/question-answering-random",
     ),
+    await pipeline("sparse-embedding", "test/fixtures/pipelines/models/fill-mask-random"),
   ];
   const options = fc.oneof(
     fc.jsonValue({ maxDepth: 2 }),
@@ -247,8 +249,33 @@ export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
     },
   );
 
+  const crossEncoder = await makeCrossEncoder();
+  const ranker = await pipeline("text-ranking", crossEncoder);
+  const rankingOptions = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.record(
+      { top_k: field, raw_scores: field, return_text: field, truncation: field, max_length: field },
+      { requiredKeys: [] },
+    ),
+  );
+  addAsync(
+    "text-ranking query, texts and options",
+    [field, field, rankingOptions],
+    async (query, texts, opts) => {
+      try {
+        await ranker(query as string, texts as string[], opts as object);
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+      }
+    },
+  );
+
   const server = await InferenceServer.start({
-    models: [{ tasks: ["fill-mask", "feature-extraction"] }],
+    models: [
+      // The shipped BERT, a masked-LM, also runs SPLADE (it has no default model).
+      { tasks: ["fill-mask", "feature-extraction", "sparse-embedding"], model: EMBEDDED_MODEL_DIR },
+      { tasks: ["text-ranking"], model: crossEncoder },
+    ],
     log: () => {},
   });
   const url = `http://${await server.listen(0, "127.0.0.1")}`;
@@ -257,6 +284,9 @@ export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
     "/feature-extraction",
     "/embed",
     "/v1/embeddings",
+    "/embed_sparse",
+    "/similarity",
+    "/rerank",
     "/tokenize",
     "/decode",
   ];
@@ -266,16 +296,24 @@ export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
     fc
       .record(
         {
-          inputs: field,
+          inputs: fc.oneof(
+            field,
+            fc.record({ source_sentence: field, sentences: field }, { requiredKeys: [] }),
+          ),
           input: field,
+          query: field,
+          texts: field,
           ids: field,
           parameters: fc.oneof(
             fc.jsonValue({ maxDepth: 2 }),
-            fc.record({ top_k: field, truncation: field }),
+            fc.record({ top_k: field, truncation: field, truncate: field }),
           ),
           normalize: field,
           truncate: field,
+          raw_scores: field,
+          return_text: field,
           encoding_format: field,
+          dimensions: field,
         },
         { requiredKeys: [] },
       )
@@ -286,5 +324,11 @@ export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
     await response.arrayBuffer();
     assert.ok(response.status < 500, `${route} ${text.slice(0, 200)}: ${response.status}`);
   });
-  return { targets, close: () => server.close() };
+  return {
+    targets,
+    close: async () => {
+      await server.close();
+      rmSync(crossEncoder, { recursive: true, force: true });
+    },
+  };
 }

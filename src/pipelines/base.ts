@@ -114,6 +114,14 @@ export abstract class Pipeline {
   abstract run(inputs: unknown, options?: object): Promise<unknown>;
 
   /**
+   * What the server runs on inputs gathered from many requests: one output per input, in order.
+   * `run(inputs, options)`, except where `run` does not take a list of inputs.
+   */
+  runBatch(inputs: unknown[], options: object): Promise<unknown[]> {
+    return this.run(inputs, options) as Promise<unknown[]>;
+  }
+
+  /**
    * What `run(input, options)` answers for one input, given `output`, its entry in what
    * `run([input, ...], options)` answers: the same, except where Hugging Face shapes a single
    * input's answer differently (the server batches inputs of many requests into one list).

@@ -11,7 +11,9 @@ import { FeatureExtractionPipeline } from "./feature-extraction.js";
 import { FillMaskPipeline } from "./fill-mask.js";
 import { MultipleChoicePipeline } from "./multiple-choice.js";
 import { QuestionAnsweringPipeline } from "./question-answering.js";
+import { SparseEmbeddingPipeline } from "./sparse-embedding.js";
 import { TextClassificationPipeline } from "./text-classification.js";
+import { TextRankingPipeline } from "./text-ranking.js";
 import { TokenClassificationPipeline } from "./token-classification.js";
 import { ZeroShotClassificationPipeline } from "./zero-shot.js";
 
@@ -25,6 +27,8 @@ export interface TaskPipelines {
   "feature-extraction": Callable<FeatureExtractionPipeline>;
   "zero-shot-classification": Callable<ZeroShotClassificationPipeline>;
   "multiple-choice": Callable<MultipleChoicePipeline>;
+  "text-ranking": Callable<TextRankingPipeline>;
+  "sparse-embedding": Callable<SparseEmbeddingPipeline>;
 }
 
 export type Task = keyof TaskPipelines;
@@ -39,6 +43,8 @@ export const PIPELINE_TASKS = [
   "feature-extraction",
   "zero-shot-classification",
   "multiple-choice",
+  "text-ranking",
+  "sparse-embedding",
 ] as const satisfies readonly Task[];
 
 interface TaskEntry {
@@ -90,6 +96,16 @@ const TASKS: Record<Task, TaskEntry> = {
     head: "multiple-choice",
     pipeline: MultipleChoicePipeline,
     name: "multiple-choice",
+  },
+  "text-ranking": {
+    head: "sequence-classification",
+    pipeline: TextRankingPipeline,
+    name: "text-ranking",
+  },
+  "sparse-embedding": {
+    head: "masked-lm",
+    pipeline: SparseEmbeddingPipeline,
+    name: "sparse-embedding",
   },
 };
 

@@ -3,7 +3,8 @@
 //   answer in the shape `distilbert predict` prints; for feature extraction also the top-level
 //   "normalize" and "truncate" that text-embeddings-inference takes and @huggingface/inference
 //   sends;
-// - text-embeddings-inference (TEI): POST /embed, /predict, /tokenize, /decode, GET /info;
+// - text-embeddings-inference (TEI): POST /embed, /embed_sparse, /similarity, /predict, /rerank,
+//   /tokenize, /decode, GET /info;
 // - OpenAI's POST /v1/embeddings;
 // - GET /health and Prometheus' GET /metrics.
 // Inputs are checked here, before any work: their number (422), their length in tokens (422
@@ -12,6 +13,8 @@
 import { basename } from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
+import { normalizeL2 } from "../pipelines/math.js";
+import { rankTexts } from "../pipelines/text-ranking.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type { BatchInput } from "./batcher.js";
 import { HttpError, type InferenceServer, type ServedTask } from "./server.js";
@@ -78,11 +81,18 @@ export function registerRoutes(server: InferenceServer): void {
   });
 
   for (const served of server.tasks.values()) {
-    const run = (body: unknown, reply: FastifyReply) => inferenceApi(server, served, body, reply);
+    // A cross-encoder takes a query and its texts, not "inputs": its own route is /rerank's.
+    const run = (body: unknown, reply: FastifyReply) =>
+      served.task === "text-ranking"
+        ? rerank(server, body, reply)
+        : inferenceApi(server, served, body, reply);
     route("POST", `/${served.task}`, run);
     if (server.tasks.size === 1) route("POST", "/", run);
   }
   route("POST", "/embed", (body, reply) => embed(server, body, reply));
+  route("POST", "/embed_sparse", (body, reply) => embedSparse(server, body, reply));
+  route("POST", "/similarity", (body, reply) => similarity(server, body, reply));
+  route("POST", "/rerank", (body, reply) => rerank(server, body, reply));
   route("POST", "/v1/embeddings", (body, reply) => openAiEmbeddings(server, body, reply));
   route("POST", "/predict", (body, reply) => predict(server, body, reply));
   route("POST", "/tokenize", async (body) => tokenize(server, body));
@@ -119,15 +129,114 @@ async function inferenceApi(
 }
 
 /** TEI's POST /embed: {"inputs": text or texts, "normalize", "truncate"} -> a list of vectors. */
-async function embed(server: InferenceServer, raw: unknown, reply: FastifyReply): Promise<unknown> {
+function embed(server: InferenceServer, raw: unknown, reply: FastifyReply): Promise<unknown> {
   const served = servedFor(server, ["feature-extraction"], "/embed");
   const example = `{"inputs": "..." or ["...", ...], "normalize": true, "truncate": false}`;
+  return runTexts(server, served, raw, reply, example, EMBED_KEYS, (body) => ({
+    pooling: served.pooling,
+    ...embedOptions(body, true, served),
+  }));
+}
+
+/**
+ * TEI's POST /embed_sparse: {"inputs": text or texts, "truncate"} -> per text, its SPLADE
+ * weights that are not zero, [{"index", "value"}] by index.
+ */
+function embedSparse(server: InferenceServer, raw: unknown, reply: FastifyReply): Promise<unknown> {
+  const served = servedFor(server, ["sparse-embedding"], "/embed_sparse");
+  const example = `{"inputs": "..." or ["...", ...], "truncate": false}`;
+  const keys = ["truncate", "truncation_direction", "prompt_name"];
+  return runTexts(server, served, raw, reply, example, keys, (body) => {
+    noPrompts(body);
+    return truncation(body, served);
+  });
+}
+
+/**
+ * A TEI route whose body is {"inputs": text or texts, and `keys`}: the texts run on `served` with
+ * the options `optionsOf` reads from the body, answered with a list of one output per text.
+ */
+async function runTexts(
+  server: InferenceServer,
+  served: ServedTask,
+  raw: unknown,
+  reply: FastifyReply,
+  example: string,
+  keys: string[],
+  optionsOf: (body: Body) => Body,
+): Promise<unknown> {
   const body = objectBody(raw, example, 422);
-  allowOnly(body, ["inputs", ...EMBED_KEYS], example, 422);
+  allowOnly(body, ["inputs", ...keys], example, 422);
   const texts = stringList(body.inputs, "inputs", example);
-  const options = { pooling: served.pooling, ...embedOptions(body, true, served) };
+  const options = optionsOf(body);
   const inputs = checkedInputs(server, served, texts, false, options);
   return streamList(reply, await server.infer(reply, served, inputs, options));
+}
+
+/**
+ * TEI's POST /similarity: {"inputs": {"source_sentence", "sentences"}, "parameters": {"truncate"}}
+ * -> the cosine similarity of each sentence's embedding with the source sentence's.
+ */
+async function similarity(
+  server: InferenceServer,
+  raw: unknown,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const served = servedFor(server, ["feature-extraction"], "/similarity");
+  const example = `{"inputs": {"source_sentence": "...", "sentences": ["...", ...]}}`;
+  const body = objectBody(raw, example, 422);
+  allowOnly(body, ["inputs", "parameters"], example, 422);
+  const inputs = fieldObject(body.inputs, "inputs", example);
+  allowOnly(inputs, ["source_sentence", "sentences"], example, 422);
+  if (typeof inputs.source_sentence !== "string" || !Array.isArray(inputs.sentences)) {
+    const message = `"inputs" needs "source_sentence" (a text) and "sentences" (texts): send ${example}`;
+    throw new HttpError(422, message, "Validation");
+  }
+  const sentences = stringList(inputs.sentences, "sentences", example);
+  const parameters = fieldObject(body.parameters ?? {}, "parameters", example);
+  allowOnly(parameters, ["truncate", "truncation_direction", "prompt_name"], example, 422);
+  noPrompts(parameters);
+  const options = { pooling: served.pooling, normalize: true, ...truncation(parameters, served) };
+  const texts = [inputs.source_sentence, ...sentences];
+  const checked = checkedInputs(server, served, texts, false, options);
+  const [source, ...vectors] = (await server.infer(reply, served, checked, options)) as number[][];
+  // Unit vectors: their dot product is their cosine.
+  return vectors.map((vector) => vector.reduce((sum, value, i) => sum + value * source[i], 0));
+}
+
+/**
+ * TEI's POST /rerank: {"query", "texts", "raw_scores", "return_text", "truncate"} -> [{"index",
+ * "score", "text"?}], best first; the score is the cross-encoder's sigmoid unless raw_scores.
+ * Each (query, text) pair is one input of the queue, so the pairs of concurrent requests share
+ * forward passes; each request ranks its own.
+ */
+async function rerank(server: InferenceServer, raw: unknown, reply: FastifyReply) {
+  const served = servedFor(server, ["text-ranking"], "/rerank");
+  const example = `{"query": "...", "texts": ["...", ...], "raw_scores": false, "return_text": false}`;
+  const body = objectBody(raw, example, 422);
+  const keys = ["query", "texts", "raw_scores", "return_text", "truncate", "truncation_direction"];
+  allowOnly(body, keys, example, 422);
+  const query = body.query;
+  if (typeof query !== "string") {
+    throw new HttpError(422, `"query" must be a text: send ${example}`, "Validation");
+  }
+  if (!Array.isArray(body.texts)) {
+    throw new HttpError(422, `"texts" must be a list of texts: send ${example}`, "Validation");
+  }
+  const texts = stringList(body.texts, "texts", example);
+  if (texts.length === 0) {
+    throw new HttpError(400, `"texts" is empty: send at least one text to rank`, "Empty");
+  }
+  const choices = {
+    rawScores: flag(body.raw_scores, "raw_scores", false),
+    returnText: flag(body.return_text, "return_text", false),
+    topK: null,
+  };
+  const options = truncation(body, served);
+  const pairs = texts.map((text) => ({ text: query, text_pair: text }));
+  const inputs = checkedInputs(server, served, pairs, false, options);
+  const logits = (await server.infer(reply, served, inputs, options)) as number[];
+  return rankTexts(logits, texts, choices);
 }
 
 /**
@@ -150,8 +259,14 @@ async function openAiEmbeddings(
     const message = `"encoding_format" is "float" or "base64", got ${JSON.stringify(format)}`;
     throw new HttpError(422, message, "Validation");
   }
-  if (body.dimensions !== undefined && body.dimensions !== served.config.hiddenSize) {
-    const message = `this model's embeddings have ${served.config.hiddenSize} dimensions; "dimensions" cannot change that`;
+  const size = served.config.hiddenSize;
+  const dimensions = body.dimensions ?? size;
+  if (
+    !Number.isInteger(dimensions) ||
+    (dimensions as number) < 1 ||
+    (dimensions as number) > size
+  ) {
+    const message = `"dimensions" must be a whole number from 1 to ${size}, this model's embedding size; got ${JSON.stringify(dimensions)}`;
     throw new HttpError(422, message, "Validation");
   }
   const options = { pooling: served.pooling, normalize: true };
@@ -160,17 +275,35 @@ async function openAiEmbeddings(
   const tokens = inputs.reduce((sum, input) => sum + input.tokens, 0);
   return {
     object: "list",
-    data: outputs.map((vector, index) => ({
-      object: "embedding",
-      index,
-      embedding:
-        format === "base64"
-          ? Buffer.from(Float32Array.from(vector).buffer).toString("base64")
-          : vector,
-    })),
+    data: outputs.map((vector, index) => {
+      const embedding = shortened(vector, dimensions as number);
+      return {
+        object: "embedding",
+        index,
+        embedding: format === "base64" ? base64Floats(embedding) : embedding,
+      };
+    }),
     model: typeof body.model === "string" ? body.model : basename(served.modelDir),
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   };
+}
+
+/**
+ * A unit vector's first `dimensions` components, scaled back to unit length: a Matryoshka
+ * embedding's shorter version (the vector itself when it keeps them all).
+ */
+function shortened(vector: number[], dimensions: number): number[] {
+  if (dimensions === vector.length) return vector;
+  const kept = Float32Array.from(vector.slice(0, dimensions));
+  normalizeL2(kept);
+  return Array.from(kept);
+}
+
+/** A vector as OpenAI's base64 embeddings carry it: float32 values, little-endian. */
+function base64Floats(vector: number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  for (const [i, value] of vector.entries()) bytes.writeFloatLE(value, i * 4);
+  return bytes.toString("base64");
 }
 
 /**
@@ -257,13 +390,21 @@ function info(server: InferenceServer): unknown {
   const classifier = [...server.tasks.values()].find((served) =>
     ["text-classification", "sentiment-analysis"].includes(served.task),
   );
+  const reranker = server.tasks.get("text-ranking");
+  // TEI names SPLADE models' pooling "splade".
+  const pooling =
+    server.tasks.has("sparse-embedding") && !server.tasks.has("feature-extraction")
+      ? "splade"
+      : first.pooling;
   const limits = server.limits;
   return {
     model_id: first.modelDir,
     model_dtype: first.dtype,
     model_type: classifier
       ? { classifier: { id2label: classifier.config.id2label } }
-      : { embedding: { pooling: first.pooling } },
+      : reranker
+        ? { reranker: { id2label: reranker.config.id2label } }
+        : { embedding: { pooling } },
     tasks: [...server.tasks.keys()],
     max_concurrent_requests: limits.maxConcurrentRequests,
     max_input_length: first.config.maxPositionEmbeddings,
@@ -369,6 +510,14 @@ function flag(value: unknown, name: string, fallback: boolean): boolean {
     );
   }
   return value;
+}
+
+/** A field that must be a JSON object, such as /similarity's "inputs". */
+function fieldObject(value: unknown, name: string, example: string): Body {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new HttpError(422, `"${name}" must be a JSON object: send ${example}`, "Validation");
+  }
+  return value as Body;
 }
 
 function objectBody(raw: unknown, example: string, status: number): Body {

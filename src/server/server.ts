@@ -355,6 +355,6 @@ export class InferenceServer {
   /** The routes, for 404's message. */
   routeList(): string {
     const tasks = [...this.tasks.keys()].map((task) => `POST /${task}`).join(", ");
-    return `this server answers ${tasks}, POST /embed, /predict, /tokenize, /decode, /v1/embeddings, GET /health, /info, /metrics`;
+    return `this server answers ${tasks}, POST /embed, /embed_sparse, /similarity, /predict, /rerank, /tokenize, /decode, /v1/embeddings, GET /health, /info, /metrics`;
   }
 }

@@ -31,7 +31,7 @@ async function run(pipelines: Map<string, Pipeline>, request: WorkerRequest): Pr
   // The batch was formed within the server's token budget: one forward pass for all of it
   // (inputs come sorted by length, so padding stays small), unless the client chose otherwise.
   const options = { batch_size: Math.max(1, request.inputs.length), ...request.parameters };
-  const outputs = (await pipe.run(request.inputs, options)) as unknown[];
+  const outputs = await pipe.runBatch(request.inputs, options);
   return outputs.map((output, i) =>
     request.single[i] ? pipe.single(request.inputs[i], output, options) : output,
   );

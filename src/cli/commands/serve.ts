@@ -45,9 +45,18 @@ Routes:
                     "normalize" and "truncate", as @huggingface/inference sends them.
   POST /embed       TEI: {"inputs": text(s), "normalize": true, "truncate": false} -> vectors,
                     pooled as the model folder says (1_Pooling/config.json), else mean
-  POST /v1/embeddings  OpenAI: {"input": text(s), "model": ...} -> {"object": "list", "data":
-                    [{"object": "embedding", "index", "embedding"}], "model", "usage"}
+  POST /v1/embeddings  OpenAI: {"input": text(s), "model": ..., "dimensions": N,
+                    "encoding_format": "float" or "base64"} -> {"object": "list", "data":
+                    [{"object": "embedding", "index", "embedding"}], "model", "usage"};
+                    "dimensions" keeps the first N components, rescaled to unit length
+  POST /similarity  TEI: {"inputs": {"source_sentence": text, "sentences": texts}} -> the
+                    cosine of each sentence with the source (feature-extraction's model)
   POST /predict     TEI: {"inputs": text, [text, pair] or a list of those} -> labels, scores
+  POST /rerank      TEI, with --task text-ranking=CROSS_ENCODER: {"query": text, "texts":
+                    texts, "raw_scores": false, "return_text": false, "truncate": false} ->
+                    [{"index", "score", "text"}], best first
+  POST /embed_sparse  TEI, with --task sparse-embedding=SPLADE_MODEL: {"inputs": text(s),
+                    "truncate": false} -> per text, [{"index", "value"}]: its non-zero weights
   POST /tokenize    TEI: {"inputs": text(s), "add_special_tokens": true} -> tokens, offsets
   POST /decode      TEI: {"ids": ids or a list of them, "skip_special_tokens": true} -> texts
   GET /health       {"status": "ok", "tasks": [...], "model": ...}
@@ -61,7 +70,8 @@ disconnects has its queued work dropped. SIGTERM or Ctrl-C stops accepting, give
 in progress --shutdown-timeout, then exits.
 
 TASK is one of: ${PIPELINE_TASKS.slice(0, 5).join(", ")},
-${PIPELINE_TASKS.slice(5).join(", ")}.
+${PIPELINE_TASKS.slice(5, 9).join(", ")},
+${PIPELINE_TASKS.slice(9).join(", ")}.
 
 Options:
   --task TASK[=MODEL]  a task to serve, on MODEL or else --model; repeat it to serve several
@@ -81,7 +91,9 @@ ${limitHelp}
 Example:
   distilbert serve --task fill-mask --task feature-extraction --port 8080
   curl -s localhost:8080/fill-mask -d '{"inputs": "The [MASK] shall be vested in a President."}'
-  curl -s localhost:8080/v1/embeddings -d '{"input": ["a text", "another"], "model": "any"}'`;
+  curl -s localhost:8080/v1/embeddings -d '{"input": ["a text", "another"], "model": "any"}'
+  distilbert serve --task text-ranking=./my-cross-encoder
+  curl -s localhost:8080/rerank -d '{"query": "Who sailed?", "texts": ["Ishmael sailed.", "Rain."]}'`;
 
 function port(value: string): number {
   const number = Number(value);
@@ -161,7 +173,7 @@ export const serve: Command = {
     const served = [...server.tasks.keys()];
     const routes = served.length === 1 ? `POST / or /${served[0]}` : "POST /TASK";
     process.stderr.write(
-      `distilbert serve: ${served.join(", ")} on http://${address} (${routes}, /embed, /v1/embeddings, GET /health, /metrics); Ctrl-C stops\n`,
+      `distilbert serve: ${served.join(", ")} on http://${address} (${routes}, GET /health, /info, /metrics; the rest in --help); Ctrl-C stops\n`,
     );
     // Requests in progress get the shutdown timeout, then their connections are cut.
     const signal = await nextSignal();

@@ -115,7 +115,8 @@ Tasks and the fields they read (JSON lines, or CSV with a header row):
 Options:
   --model DIR            the model to start from (config.json, model.safetensors, tokenizer)
   --task TASK            ${[...TASK_KINDS, "masked-lm", ...RETRIEVAL_TASKS].join(", ")}
-  --train FILE           training data (.jsonl, or .csv)
+  --train FILE           training data (.jsonl, or .csv); sentence-embedding and reranker take
+                         several (--train A --train B: their pairs together)
   --eval FILE            evaluation data, scored at the end of every epoch (or --eval-every)
   --out DIR              output folder (created); refused if it is --model, or not empty
                          unless resuming its run or with --overwrite
@@ -174,7 +175,7 @@ Example:
 const OPTIONS = {
   model: { type: "string" },
   task: { type: "string" },
-  train: { type: "string" },
+  train: { type: "string", multiple: true },
   eval: { type: "string" },
   out: { type: "string" },
   overwrite: { type: "boolean" },
@@ -222,6 +223,8 @@ interface Run {
   modelDir: string;
   outDir: string;
   trainPath: string;
+  /** Every --train file (sentence-embedding and reranker take several; the others one). */
+  trainPaths: string[];
   maxLength: number;
   batchSize: number;
   backend: Backend;
@@ -236,7 +239,8 @@ async function prepareRun(values: Values, metrics: readonly string[], defaultMet
   const need = (name: string, value: string | undefined) => required("train", name, value);
   const modelDir = need("model", values.model);
   const outDir = need("out", values.out);
-  checkOutDir(outDir, [modelDir, values.train, values.eval], values);
+  const trainPaths = values.train ?? [];
+  checkOutDir(outDir, [modelDir, ...trainPaths, values.eval], values);
   const schedule = (values.schedule ?? "linear") as ScheduleKind;
   if (!SCHEDULE_KINDS.includes(schedule)) {
     throw new UserError(`--schedule must be one of ${SCHEDULE_KINDS.join(", ")}`);
@@ -247,13 +251,22 @@ async function prepareRun(values: Values, metrics: readonly string[], defaultMet
       `--metric ${metric} is not computed for ${values.task}; choose one of ${metrics.join(", ")}`,
     );
   }
-  const trainPath = need("train", values.train);
+  const trainPath = need("train", trainPaths[0]);
+  if (
+    trainPaths.length > 1 &&
+    !(RETRIEVAL_TASKS as readonly string[]).includes(values.task ?? "")
+  ) {
+    throw new UserError(
+      `--train is given once for ${values.task}; only ${RETRIEVAL_TASKS.join(" and ")} read several files`,
+    );
+  }
   const backend = await backendFrom(values);
   const resume = values.resume ? readCheckpoint(resolveCheckpoint(values.resume)) : null;
   const run: Run = {
     modelDir,
     outDir,
     trainPath,
+    trainPaths,
     maxLength: maxLengthFor(values["max-length"], loadConfig(modelDir).maxPositionEmbeddings),
     batchSize: positiveInt("batch-size", values["batch-size"]) ?? 32,
     backend,
@@ -368,22 +381,25 @@ async function pretrain(values: Values): Promise<number> {
   return 0;
 }
 
-/** The pairs of a data file, or made from its passages by the inverse cloze task. */
-function readPairs(path: string, values: Values, seed: number): TextPair[] {
+/** The pairs of data files, or made from their passages by the inverse cloze task. */
+function readPairs(paths: string[], values: Values, seed: number): TextPair[] {
   if (values["pairs-from"] === undefined) {
-    return pairsFromFile(readDataFile(path), {
-      anchor: values["anchor-field"] ?? DEFAULT_PAIR_FIELDS.anchor,
-      positive: values["positive-field"] ?? DEFAULT_PAIR_FIELDS.positive,
-      negative: values["negative-field"] ?? DEFAULT_PAIR_FIELDS.negative,
-      score: values["score-field"] ?? DEFAULT_PAIR_FIELDS.score,
-    });
+    return paths.flatMap((path) =>
+      pairsFromFile(readDataFile(path), {
+        anchor: values["anchor-field"] ?? DEFAULT_PAIR_FIELDS.anchor,
+        positive: values["positive-field"] ?? DEFAULT_PAIR_FIELDS.positive,
+        negative: values["negative-field"] ?? DEFAULT_PAIR_FIELDS.negative,
+        score: values["score-field"] ?? DEFAULT_PAIR_FIELDS.score,
+      }),
+    );
   }
   if (values["pairs-from"] !== "ict") {
     throw new UserError(
       `--pairs-from takes ict (the inverse cloze task), got '${values["pairs-from"]}'`,
     );
   }
-  return inverseClozePairs(readCorpusLines(path, values["text-field"] ?? "text"), seed);
+  const passages = paths.flatMap((path) => readCorpusLines(path, values["text-field"] ?? "text"));
+  return inverseClozePairs(passages, seed);
 }
 
 async function retrieval(values: Values, task: RetrievalTask): Promise<number> {
@@ -391,8 +407,8 @@ async function retrieval(values: Values, task: RetrievalTask): Promise<number> {
   const retrievalRun: RetrievalRun = {
     modelDir: run.modelDir,
     backend: run.backend,
-    pairs: readPairs(run.trainPath, values, run.loop.seed),
-    evalPairs: values.eval ? readPairs(values.eval, values, run.loop.seed) : null,
+    pairs: readPairs(run.trainPaths, values, run.loop.seed),
+    evalPairs: values.eval ? readPairs([values.eval], values, run.loop.seed) : null,
     batchSize: run.batchSize,
     maxLength: run.maxLength,
     storage: run.dtype,
