@@ -279,18 +279,18 @@ describe("semantic search", () => {
     "We must balance the federal budget.",
     "Call me Ishmael.",
   ];
-  test("a text finds itself first; the index saves and loads", async () => {
-    const index = await SemanticSearch.create(join(MODELS, "feature-extraction-random"));
-    index.add(corpus);
-    const hits = index.search(corpus[2], 2);
+  test("a text finds itself first; the index opens again", async () => {
+    const path = join(scratch, "corpus.lance");
+    const index = await SemanticSearch.build(path, corpus, {
+      model: join(MODELS, "feature-extraction-random"),
+    });
+    const hits = await index.search(corpus[2], { topK: 2 });
     assert.equal(hits[0].index, 2);
     assert.equal(hits[0].text, corpus[2]);
     assert.ok(Math.abs(hits[0].score - 1) < 1e-5);
-    const path = join(scratch, "corpus.index");
-    index.save(path);
-    const loaded = await SemanticSearch.load(path);
-    assert.equal(loaded.size, corpus.length);
-    assert.deepEqual(loaded.search(corpus[2], 2), hits);
+    const opened = await SemanticSearch.open(path);
+    assert.equal(opened.size, corpus.length);
+    assert.deepEqual(await opened.search(corpus[2], { topK: 2 }), hits);
   });
 });
 

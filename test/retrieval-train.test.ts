@@ -295,6 +295,8 @@ test("a short inverse-cloze run on the teacher finds held-out passages better", 
     DEFAULT_EMBEDDING_RECIPE,
   );
   const after = ndcg(outDir);
-  t.diagnostic(`nDCG@10 on ${dev.length} held-out pairs: ${before.toFixed(3)} -> ${after.toFixed(3)}`);
+  t.diagnostic(
+    `nDCG@10 on ${dev.length} held-out pairs: ${before.toFixed(3)} -> ${after.toFixed(3)}`,
+  );
   assert.ok(after > before + 0.02, `nDCG@10 ${before.toFixed(3)} -> ${after.toFixed(3)}`);
 });

@@ -3,19 +3,28 @@
 // pipeline (or semantic search) with the options given.
 
 import { UserError } from "../errors.js";
-import { DEFAULT_BATCH_SIZE } from "../pipelines/base.js";
 import {
   PIPELINE_TASKS,
   type PipelineLoadOptions,
   type Pooling,
   pipeline,
+  type SearchMode,
   SemanticSearch,
   type Task,
 } from "../pipelines/index.js";
 import { OptionReader } from "../pipelines/options.js";
 import { readCorpusLines } from "../train/data.js";
 
-const SEARCH_OPTIONS = ["index", "corpus", "top_k", "pooling", "batch_size"];
+const SEARCH_OPTIONS = [
+  "index",
+  "corpus",
+  "top_k",
+  "pooling",
+  "batch_size",
+  "mode",
+  "reranker",
+  "rerank_top",
+];
 
 /** JSON when it parses to text, a list or an object; otherwise the plain text itself. */
 export function parseInput(text: string): unknown {
@@ -47,19 +56,30 @@ export function parseOptions(text: string | undefined): Record<string, unknown> 
 /** An input's text (JSON or plain, as parseInput reads it) -> the task's output. */
 export type PredictFunction = (text: string) => Promise<unknown>;
 
-/** The task's pipeline on `model` (or the task's shipped one) with `options`, as predict runs it. */
+/**
+ * The task's pipeline on `model` (or the task's shipped one) with `options`, as predict runs it.
+ * `onEmbedded` hears semantic-search's progress while it embeds a corpus.
+ */
 export async function predictFunction(
   task: string,
   model: string | undefined,
   options: Record<string, unknown>,
   load: PipelineLoadOptions,
+  onEmbedded?: (embedded: number, total: number) => void,
 ): Promise<PredictFunction> {
   if (!(PIPELINE_TASKS as readonly string[]).includes(task) && task !== "semantic-search") {
     throw new UserError(`unknown task '${task}'; tasks: ${PIPELINE_TASKS.join(", ")}`);
   }
+  if (task === "text-ranking") {
+    const ranker = await pipeline("text-ranking", model, load);
+    return async (text) => {
+      const { query, texts } = rankingInput(parseInput(text));
+      return ranker.run(query, texts, options);
+    };
+  }
   const pipe =
     task === "semantic-search"
-      ? await searchFunction(model, options, load)
+      ? await searchFunction(model, options, load, onEmbedded)
       : ((await pipeline(task as Task, model, load)) as unknown as (
           inputs: unknown,
           options: unknown,
@@ -67,32 +87,51 @@ export async function predictFunction(
   return (text) => pipe(parseInput(text), options);
 }
 
-/** semantic-search as a pipeline-like function: builds or loads the index, then answers queries. */
+/** text-ranking's input: {"query": "...", "texts": ["...", ...]} (the pipeline checks the types). */
+function rankingInput(input: unknown): { query: string; texts: string[] } {
+  if (input === null || typeof input !== "object" || !("query" in input) || !("texts" in input)) {
+    throw new UserError(
+      `text-ranking takes {"query": "...", "texts": ["...", ...]}, got ${JSON.stringify(input)}`,
+    );
+  }
+  return input as { query: string; texts: string[] };
+}
+
+/** semantic-search as a pipeline-like function: builds or opens the index, then answers queries. */
 async function searchFunction(
   model: string | undefined,
   options: Record<string, unknown>,
   load: PipelineLoadOptions,
+  onEmbedded?: (embedded: number, total: number) => void,
 ): Promise<(query: unknown) => Promise<unknown>> {
   const reader = new OptionReader("semantic-search", options, SEARCH_OPTIONS);
-  const indexPath = reader.string("index", "");
-  if (indexPath === "") {
+  const uri = reader.string("index", "");
+  if (uri === "") {
     throw new UserError(
-      `semantic-search needs the index file: --options '{"index": "docs.index"}'`,
+      `semantic-search needs the index (a folder or LanceDB URI): --options '{"index": "docs.lance"}'`,
     );
   }
-  const topK = reader.int("top_k", 5);
-  let index: SemanticSearch;
-  if (reader.has("corpus")) {
-    const corpusPath = reader.string("corpus", "");
-    const pooling = reader.string("pooling", "mean") as Pooling;
-    index = await SemanticSearch.create(model, { ...load, pooling });
-    index.add(readCorpusLines(corpusPath), reader.int("batch_size", DEFAULT_BATCH_SIZE));
-    index.save(indexPath);
-  } else {
-    index = await SemanticSearch.load(indexPath, { ...load, model });
-  }
+  // Options not given are left to SemanticSearch's defaults.
+  const text = (key: string) => (reader.has(key) ? reader.string(key, "") : undefined);
+  const int = (key: string) => (reader.has(key) ? reader.int(key, 1) : undefined);
+  const search = {
+    topK: int("top_k"),
+    mode: text("mode") as SearchMode | undefined,
+    rerankTop: int("rerank_top"),
+  };
+  const reranker = text("reranker");
+  const index = reader.has("corpus")
+    ? await SemanticSearch.build(uri, readCorpusLines(reader.string("corpus", "")), {
+        ...load,
+        model,
+        reranker,
+        pooling: text("pooling") as Pooling | undefined,
+        batchSize: int("batch_size"),
+        onProgress: onEmbedded,
+      })
+    : await SemanticSearch.open(uri, { ...load, model, reranker });
   return async (query) => {
-    if (Array.isArray(query)) return query.map((q) => index.search(q, topK));
-    return index.search(query as string, topK);
+    if (Array.isArray(query)) return Promise.all(query.map((q) => index.search(q, search)));
+    return index.search(query as string, search);
   };
 }

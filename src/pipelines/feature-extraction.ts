@@ -59,13 +59,15 @@ export class FeatureExtractionPipeline extends Pipeline {
 
   /**
    * One pooled vector per text, as Float32Arrays (what semantic search stores); long texts are
-   * cut to what the model reads, with a warning on stderr.
+   * cut to what the model reads, with a warning on stderr. `onBatch` hears how many texts are
+   * embedded so far, after each batch (a large corpus takes a while).
    */
   embedTexts(
     texts: string[],
     pooling: Pooling,
     normalize: boolean,
     batchSize = DEFAULT_BATCH_SIZE,
+    onBatch?: (embedded: number) => void,
   ): Float32Array[] {
     const maxLength = Math.min(this.tokenizer.modelMaxLength, this.config.maxPositionEmbeddings);
     const encodings = this.encodeAll(texts, { truncation: true, maxLength });
@@ -75,7 +77,7 @@ export class FeatureExtractionPipeline extends Pipeline {
         `distilbert-ts: ${cut} of ${texts.length} texts are longer than the ${maxLength} tokens this model reads; only their first ${maxLength} tokens are embedded`,
       );
     }
-    return this.embedEncodings(encodings, pooling, normalize, batchSize);
+    return this.embedEncodings(encodings, pooling, normalize, batchSize, onBatch);
   }
 
   private embedEncodings(
@@ -83,6 +85,7 @@ export class FeatureExtractionPipeline extends Pipeline {
     pooling: Pooling,
     normalize: boolean,
     batchSize: number,
+    onBatch?: (embedded: number) => void,
   ): Float32Array[] {
     const size = this.config.hiddenSize;
     const vectors: Float32Array[] = [];
@@ -93,6 +96,7 @@ export class FeatureExtractionPipeline extends Pipeline {
         if (normalize) normalizeL2(vector);
         vectors.push(vector);
       }
+      onBatch?.(first + count);
     });
     return vectors;
   }

@@ -51,7 +51,22 @@ export type {
   QuestionAnsweringOutput,
 } from "./question-answering.js";
 export { QuestionAnsweringPipeline } from "./question-answering.js";
-export { type SearchHit, SemanticSearch, type SemanticSearchOptions } from "./semantic-search.js";
+export {
+  type AddOptions,
+  ANN_THRESHOLD,
+  type BuildOptions,
+  type OpenOptions,
+  type SearchHit,
+  type SearchMode,
+  type SearchOptions,
+  SemanticSearch,
+  type SemanticSearchOptions,
+} from "./semantic-search.js";
+export {
+  type SparseEmbeddingOptions,
+  SparseEmbeddingPipeline,
+  type SparseValue,
+} from "./sparse-embedding.js";
 export {
   createPipeline,
   headForTask,
@@ -66,6 +81,11 @@ export type {
   TextPair,
 } from "./text-classification.js";
 export { TextClassificationPipeline } from "./text-classification.js";
+export {
+  type RankedText,
+  type TextRankingOptions,
+  TextRankingPipeline,
+} from "./text-ranking.js";
 export type {
   TokenClassificationOptions,
   TokenClassificationOutput,

@@ -1,6 +1,7 @@
 // `distilbert predict TASK`: one pipeline call from the command line, its output printed as JSON.
 
 import { parseArgs } from "node:util";
+import { SingleBar } from "cli-progress";
 import { UserError } from "../../errors.js";
 import { DEFAULT_MODELS, PIPELINE_TASKS } from "../../pipelines/index.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
@@ -14,14 +15,17 @@ const help = `distilbert predict TASK [--model DIR_OR_ID] [--options JSON] [INPU
 Runs a pipeline and prints its output as JSON, in Hugging Face's format.
 
 TASK is one of: ${PIPELINE_TASKS.slice(0, 5).join(", ")},
-${PIPELINE_TASKS.slice(5).join(", ")}, semantic-search.
+${PIPELINE_TASKS.slice(5, 9).join(", ")},
+${PIPELINE_TASKS.slice(9).join(", ")}, semantic-search.
 
 INPUT is what the pipeline takes, as JSON: a string, a list of strings, {"text", "text_pair"}
 (text-classification), {"question", "context"} (question-answering), {"question", "choices"}
-(multiple-choice). Text that is not JSON is taken as one plain string. Without INPUT, inputs are
-read from stdin, one a line (JSON or plain text), and outputs written one JSON line each: exactly
-one per input line, in order; a line that fails (blank, not UTF-8, refused by the pipeline) gets
-{"error": "...", "line": N} and the rest go on; the exit status is 1 if any line failed.
+(multiple-choice), {"query": "...", "texts": ["...", ...]} (text-ranking: the texts ranked as
+answers to the query, best first, each {"index", "score"}). Text that is not JSON is taken as
+one plain string. Without INPUT, inputs are read from stdin, one a line (JSON or plain text), and
+outputs written one JSON line each: exactly one per input line, in order; a line that fails
+(blank, not UTF-8, refused by the pipeline) gets {"error": "...", "line": N} and the rest go on;
+the exit status is 1 if any line failed.
 
 Options:
   --model DIR_OR_ID  a model folder, or a Hugging Face Hub id (downloaded into the Hub cache);
@@ -33,10 +37,17 @@ Options:
                      max_seq_len, max_question_len, handle_impossible_answer;
                      feature-extraction: pooling ("mean" or "cls"), normalize;
                      zero-shot-classification: candidate_labels, hypothesis_template,
-                     multi_label; all: batch_size
-                     semantic-search: index (the index file, required), corpus (a text file,
-                     one document a line: embeds it and saves the index first), top_k
-                     (default 5), pooling (when building; default "mean")
+                     multi_label; text-ranking: top_k, raw_scores (no sigmoid),
+                     return_text, truncation (default true), max_length;
+                     sparse-embedding (SPLADE, on a masked-LM model): truncation,
+                     max_length; all: batch_size
+                     semantic-search: index (required: the LanceDB index, a folder or a
+                     LanceDB URI; an old single-file index is converted in place), corpus (a
+                     text file, one document a line: embeds it into a new index first; a
+                     progress bar on stderr), top_k (default 5), mode ("dense" cosine,
+                     "bm25" full-text, or "hybrid" fused by reciprocal rank; default
+                     "dense"), reranker (a text-ranking model reordering the best rerank_top
+                     candidates, default 20), pooling (when building; default "mean")
   --revision REV     Hub models: branch, tag or commit (default main)
   --backend NAME     ${BACKEND_CHOICES.join(", ")} (default auto)
   ${dtypeHelp(19)}
@@ -48,8 +59,40 @@ Examples:
   distilbert predict question-answering --model ./my-squad \\
     '{"question": "Who sailed?", "context": "Ishmael sailed on the Pequod."}'
   cat sentences.txt | distilbert predict sentiment-analysis --model ./my-sst2
-  distilbert predict semantic-search --options '{"corpus": "docs.txt", "index": "docs.index"}' \\
+  distilbert predict text-ranking --model ./my-cross-encoder \\
+    '{"query": "Who sailed?", "texts": ["Ishmael sailed.", "It rained."]}'
+  distilbert predict semantic-search --options '{"corpus": "docs.txt", "index": "docs.lance"}' \\
+    "balancing the budget"
+  distilbert predict semantic-search --options '{"index": "docs.lance", "mode": "hybrid"}' \\
     "balancing the budget"`;
+
+/**
+ * semantic-search's progress while it embeds a corpus, on stderr: a bar on a terminal, otherwise
+ * a line at every tenth (a log file).
+ */
+function embeddingProgress(): (embedded: number, total: number) => void {
+  if (!process.stderr.isTTY) {
+    let shown = -1;
+    return (embedded, total) => {
+      const tenth = Math.floor((10 * embedded) / total);
+      if (tenth === shown) return;
+      shown = tenth;
+      process.stderr.write(`${embedded}/${total} texts embedded\n`);
+    };
+  }
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: "{bar} {value}/{total} texts embedded | ETA {eta_formatted}",
+    hideCursor: true,
+  });
+  let started = false;
+  return (embedded, total) => {
+    if (!started) bar.start(total, 0);
+    started = true;
+    bar.update(embedded);
+    if (embedded === total) bar.stop();
+  };
+}
 
 export const predict: Command = {
   summary: "run a pipeline (fill-mask, ner, question-answering, ...) and print JSON",
@@ -80,11 +123,17 @@ export const predict: Command = {
         `--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${values.backend}`,
       );
     }
-    const predict = await predictFunction(task, values.model, parseOptions(values.options), {
-      backend: values.backend as BackendChoice,
-      revision: values.revision,
-      dtype: dtypeChoice(values.dtype),
-    });
+    const predict = await predictFunction(
+      task,
+      values.model,
+      parseOptions(values.options),
+      {
+        backend: values.backend as BackendChoice,
+        revision: values.revision,
+        dtype: dtypeChoice(values.dtype),
+      },
+      embeddingProgress(),
+    );
     if (input !== undefined) {
       process.stdout.write(`${JSON.stringify(await predict(input), null, 2)}\n`);
       return 0;
