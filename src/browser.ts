@@ -5,11 +5,15 @@
 
 import { UserError } from "./errors.js";
 import { type ModelConfig, parseConfigText } from "./io/config-format.js";
-import { type ModelSource, modelFiles, readText } from "./io/model-files.js";
+import { type ModelFiles, type ModelSource, modelFiles, readText } from "./io/model-files.js";
 import { Checkpoint, parseShardIndex, SafetensorsFile } from "./io/safetensors-format.js";
 import { createModel } from "./models/create.js";
 import type { TransformerModel } from "./models/model.js";
 import type { HeadKind, ModelDtype } from "./models/types.js";
+import {
+  SENTENCE_EMBEDDING_FILES,
+  sentenceEmbeddingConfig,
+} from "./pipelines/sentence-embedding-config.js";
 import {
   checkTask,
   createPipeline,
@@ -146,11 +150,20 @@ export async function pipeline<T extends Task>(
   const files = modelFiles(source);
   const config = await loadConfigFrom(files);
   const head = headForTask(task, config, files.where);
-  const [tokenizer, model] = await Promise.all([
+  const [tokenizer, model, sentenceEmbedding] = await Promise.all([
     loadTokenizerFrom(files),
     loadModelFrom(files, { backend: options.backend, dtype: options.dtype, head }),
+    sentenceEmbeddingFrom(files),
   ]);
-  return createPipeline(task, { dir: files.where, config, tokenizer, model });
+  return createPipeline(task, { dir: files.where, config, tokenizer, model, sentenceEmbedding });
+}
+
+/** The folder's sentence-transformers settings (its pooling, ...); null when it is not one. */
+async function sentenceEmbeddingFrom(files: ModelFiles) {
+  const texts = await Promise.all(
+    SENTENCE_EMBEDDING_FILES.map(async (name) => [name, await readText(files, name)] as const),
+  );
+  return sentenceEmbeddingConfig(Object.fromEntries(texts), files.where);
 }
 
 export { UserError } from "./errors.js";

@@ -1,7 +1,7 @@
 // The fuzz targets: a fast-check property for every parser and entry point that takes outside
 // bytes (safetensors, config.json, tokenizer.json, tokenizer_config.json, vocab.txt, the JSON-lines
 // and CSV data readers, the tokenizer on any text, pipeline inputs and options, the reranker's
-// query and texts, the server's request bodies). The property: each input is read or refused with a UserError, never another exception
+// query and texts, the server's request bodies, nested deep or not). The property: each input is read or refused with a UserError, never another exception
 // or a 500, within INPUT_MS. Run briefly by fuzz.test.ts (npm test) and for a time budget by
 // fuzz-run.ts (npm run fuzz), which also bounds memory and catches inputs that never finish.
 
@@ -10,6 +10,7 @@ import { readFileSync, rmSync } from "node:fs";
 import fc from "fast-check";
 import { UserError } from "../src/errors.js";
 import { parseConfigText } from "../src/io/config-format.js";
+import { MAX_JSON_DEPTH } from "../src/io/json-depth.js";
 import { SafetensorsFile } from "../src/io/safetensors-format.js";
 import { EMBEDDED_MODEL_DIR, type Pipeline, pipeline } from "../src/pipelines/index.js";
 import { InferenceServer } from "../src/server/server.js";
@@ -324,6 +325,26 @@ export async function fuzzTargets(inputsDone?: Int32Array): Promise<{
     await response.arrayBuffer();
     assert.ok(response.status < 500, `${route} ${text.slice(0, 200)}: ${response.status}`);
   });
+  // Arrays or objects nested up to thousands deep (a few KB) in any field: refused (422) past
+  // MAX_JSON_DEPTH, never a stack overflow's 500.
+  const deepBody = fc.record({
+    field: fc.constantFrom("inputs", "parameters", "input", "query", "texts", "ids", "normalize"),
+    depth: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 6000 })),
+    array: fc.boolean(),
+  });
+  addAsync(
+    "HTTP request bodies nested deep",
+    [fc.constantFrom(...routes), deepBody],
+    async (route, { field, depth, array }) => {
+      const [open, close] = array ? ["[", "]"] : ['{"a": ', "}"];
+      const text = `{"${field}": ${open.repeat(depth)}"x"${close.repeat(depth)}}`;
+      const response = await fetch(`${url}${route}`, { method: "POST", body: text });
+      await response.arrayBuffer();
+      const expected = 1 + depth > MAX_JSON_DEPTH ? 422 : response.status;
+      assert.ok(response.status < 500, `${route} ${field} ${depth}: ${response.status}`);
+      assert.equal(response.status, expected, `${route} ${field} nested ${depth} deep`);
+    },
+  );
   return {
     targets,
     close: async () => {

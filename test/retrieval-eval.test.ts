@@ -213,7 +213,7 @@ test("a faulty BEIR file is refused naming the file and line", () => {
     CORPUS,
     QRELS,
   );
-  refused(paths, paths.queries, /line 3: not UTF-8 text/);
+  refused(paths, paths.queries, /line 3 \(byte \d+\) is not UTF-8 text/);
 });
 
 /**

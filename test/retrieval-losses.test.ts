@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pool, poolBackward } from "../src/pipelines/pooling.js";
+import { pool, poolBackward } from "../src/models/pooling.js";
 import {
   coSentLoss,
   type EmbeddingRows,

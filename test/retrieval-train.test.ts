@@ -3,15 +3,17 @@
 // a short run on the embedded teacher that finds held-out passages better than before.
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadConfig } from "../src/io/config.js";
 import { Checkpoint } from "../src/io/safetensors.js";
 import { loadModel } from "../src/models/index.js";
+import { pipeline } from "../src/pipelines/index.js";
 import { modelPooling } from "../src/pipelines/load.js";
 import { embedTexts } from "../src/retrieval/embedding-train.js";
-import { pairRetrievalMetrics } from "../src/retrieval/pair-retrieval.js";
+import { evaluateRetrieval } from "../src/retrieval/evaluate.js";
+import { mineHardNegatives } from "../src/retrieval/pair-retrieval.js";
 import {
   inverseClozePairs,
   pairsFromFile,
@@ -59,8 +61,21 @@ test("inverse-cloze pairs take one sentence out of each passage of two or more",
     const passage = passages.find((p) => p.includes(pair.anchor)) as string;
     const rest = splitSentences(passage).filter((s) => s !== pair.anchor);
     assert.equal(pair.positive, rest.join(" "));
+    assert.ok(
+      passages.includes(pair.negative as string) && pair.negative !== passage,
+      "another whole passage is the negative",
+    );
   }
   assert.deepEqual(inverseClozePairs(passages, 1), pairs, "the same seed gives the same pairs");
+  const long = [
+    "Alpha one. Beta two. Gamma three. Delta four. Epsilon five.",
+    "Zeta six. Eta seven. Theta eight. Iota nine. Kappa ten.",
+  ];
+  const anchors = (epoch: number) => inverseClozePairs(long, 1, epoch).map((pair) => pair.anchor);
+  assert.ok(
+    [1, 2, 3].some((epoch) => anchors(epoch).join() !== anchors(0).join()),
+    "later epochs take other sentences out",
+  );
   assert.throws(() => inverseClozePairs(["No second sentence"], 1), /two sentences/);
 });
 
@@ -130,7 +145,7 @@ function retrievalRun(
   return {
     modelDir,
     backend: new ReferenceBackend(),
-    pairs,
+    pairs: () => pairs,
     evalPairs: null,
     batchSize: 4,
     maxLength: 24,
@@ -209,7 +224,7 @@ test("GradCache (a mini-batch size) gives the step the uncached batch gives", ()
   assert.ok(moved > 1e-4, "the step changed the weights");
 });
 
-test("the embedding folder is a sentence-transformers model that our pipelines read", () => {
+test("the embedding folder is a sentence-transformers model that our pipelines read", async () => {
   const outDir = temporaryDir("emb-folder");
   trainEmbeddingModel(retrievalRun(tiny, outDir, topicPairs(8), { steps: 2 }), {
     ...recipe,
@@ -233,6 +248,18 @@ test("the embedding folder is a sentence-transformers model that our pipelines r
   const st = JSON.parse(readFileSync(join(outDir, "config_sentence_transformers.json"), "utf8"));
   assert.equal(st.similarity_fn_name, "cosine");
   assert.equal(modelPooling(outDir), "cls");
+  // feature-extraction embeds as sentence-transformers would: the folder's pooling, unit length.
+  const extractor = await pipeline("feature-extraction", outDir, { backend: "reference" });
+  const vector = (await extractor("a long report on tax")) as number[];
+  assert.equal(vector.length, 16);
+  assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-6);
+  const states = (await extractor("a long report on tax", {
+    pooling: "cls",
+    normalize: false,
+  })) as number[];
+  const norm = Math.hypot(...states);
+  for (let i = 0; i < 16; i++) assert.ok(Math.abs(vector[i] - states[i] / norm) < 1e-6);
+  extractor.model.dispose();
   assert.deepEqual(loadConfig(outDir).architectures, ["BertModel"]);
   loadModel(outDir, { backend: new ReferenceBackend() }).dispose();
   for (const name of ["tokenizer.json", "vocab.txt", "model.safetensors"]) {
@@ -261,42 +288,76 @@ test("a reranker trains on pairs with random negatives into a one-label cross-en
   );
 });
 
-test("a short inverse-cloze run on the teacher finds held-out passages better", async (t) => {
-  const backend = await createBackend("auto");
-  const dev = inverseClozePairs(
-    readCorpusLines("data/tasks/sotu-party.dev.jsonl").slice(0, 100),
-    5,
+/** The development set cut to its first `queries` queries, their passages and `others` more. */
+function devSubset(
+  queries: number,
+  others: number,
+): { queries: string; corpus: string; qrels: string } {
+  const dir = temporaryDir("dev-subset");
+  const source = "data/retrieval/sotu-ict-dev";
+  const lines = (name: string) => readFileSync(join(source, name), "utf8").trim().split("\n");
+  const kept = lines("queries.jsonl").slice(0, queries);
+  const ids = new Set(kept.map((line) => JSON.parse(line)._id.replace("q", "d")));
+  const relevant = lines("corpus.jsonl").filter((line) => ids.has(JSON.parse(line)._id));
+  const rest = lines("corpus.jsonl").filter((line) => !ids.has(JSON.parse(line)._id));
+  mkdirSync(join(dir, "qrels"));
+  const write = (name: string, rows: string[]) =>
+    writeFileSync(join(dir, name), `${rows.join("\n")}\n`);
+  write("queries.jsonl", kept);
+  write("corpus.jsonl", [...relevant, ...rest.slice(0, others)]);
+  const qrels = lines("qrels/test.tsv").filter(
+    (line, i) => i === 0 || ids.has(line.split("\t")[1]),
   );
-  const train = inverseClozePairs(
-    readCorpusLines("data/tasks/sotu-party.train.jsonl").slice(0, 640),
-    5,
-  );
-  const ndcg = (dir: string) => {
-    const model = loadModel(dir, { backend, head: "base" });
-    const tokenizer = loadTokenizer(dir);
-    const metrics = pairRetrievalMetrics(
-      (texts) => embedTexts(model, tokenizer, texts, "mean", 64, 32),
-      dev,
-    );
-    model.dispose();
-    return metrics["ndcg@10"];
+  write("qrels/test.tsv", qrels);
+  return {
+    queries: join(dir, "queries.jsonl"),
+    corpus: join(dir, "corpus.jsonl"),
+    qrels: join(dir, "qrels/test.tsv"),
   };
-  const before = ndcg(TEACHER);
+}
+
+test("a short inverse-cloze run on the teacher finds development-set passages better", async (t) => {
+  const backend = await createBackend("auto");
+  const set = devSubset(100, 400);
+  const ndcg = async (model: string) =>
+    (await evaluateRetrieval({ ...set, model, backend, batchSize: 32 })).metrics["ndcg@10"];
+  const before = await ndcg(TEACHER);
+  const passages = readCorpusLines("data/tasks/sotu-party.train.jsonl").slice(0, 512);
   const outDir = temporaryDir("emb-teacher");
-  const run = retrievalRun(TEACHER, outDir, train, { steps: 10 });
+  const run = retrievalRun(TEACHER, outDir, [], { steps: 16 });
   trainEmbeddingModel(
     {
       ...run,
+      pairs: (epoch) => inverseClozePairs(passages, 5, epoch),
       backend,
       batchSize: 32,
       maxLength: 96,
-      loop: { ...run.loop, lr: 2e-4, saveEvery: null },
+      loop: { ...run.loop, lr: 3e-4, saveEvery: null },
     },
     DEFAULT_EMBEDDING_RECIPE,
   );
-  const after = ndcg(outDir);
+  const after = await ndcg(outDir);
   t.diagnostic(
-    `nDCG@10 on ${dev.length} held-out pairs: ${before.toFixed(3)} -> ${after.toFixed(3)}`,
+    `nDCG@10 on 100 development queries, 500 passages: ${before.toFixed(3)} -> ${after.toFixed(3)}`,
   );
   assert.ok(after > before + 0.02, `nDCG@10 ${before.toFixed(3)} -> ${after.toFixed(3)}`);
+});
+
+test("hard negatives are the other positives an embedding ranks highest, near-duplicates skipped", () => {
+  // A bag of three words as the embedding: each text's counts of "tax", "war" and "farm".
+  const embed = (texts: string[]) =>
+    texts.map((text) =>
+      Float32Array.from(["tax", "war", "farm"], (w) => text.split(w).length - 1 + 0.01),
+    );
+  const pairs: TextPair[] = [
+    { anchor: "tax", positive: "tax tax", negative: null, score: null },
+    { anchor: "tax", positive: "tax tax tax", negative: null, score: null },
+    { anchor: "tax war", positive: "tax war farm", negative: null, score: null },
+    { anchor: "farm", positive: "farm", negative: null, score: null },
+  ];
+  const mined = mineHardNegatives(embed, pairs, 1);
+  // For the first anchor, "tax tax tax" scores as its own positive: a likely positive, skipped.
+  assert.deepEqual(mined[0], ["tax war farm"]);
+  assert.deepEqual(mined[2], ["tax tax"]);
+  assert.equal(mined.length, 4);
 });

@@ -17,6 +17,31 @@ function usage(): string {
   ].join("\n");
 }
 
+/**
+ * Our message for node:util parseArgs's errors (an unknown option, a value read as an option), or
+ * null for any other error. Node's own text names no command and differs between Node versions.
+ */
+function optionsMessage(command: string, error: unknown): string | null {
+  if (!(error instanceof Error && "code" in error && typeof error.code === "string")) return null;
+  if (!error.code.startsWith("ERR_PARSE_ARGS_")) return null;
+  // Node quotes the option (or the stray argument) first: 'x', '--top-k', '--batch-size <value>'.
+  const option = /'([^' =<]+)/.exec(error.message)?.[1] ?? "an option";
+  const help = `see distilbert ${command} --help`;
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return `${command} has no option ${option} (${help} for its options)`;
+  }
+  if (error.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return `${command} takes options only, not the argument '${option}' (${help})`;
+  }
+  if (/does not take an argument/.test(error.message)) {
+    return `${option} takes no value (${help})`;
+  }
+  if (/ambiguous/.test(error.message)) {
+    return `${option} needs a value; one that starts with '-' is written ${option}=VALUE (${help})`;
+  }
+  return `${option} needs a value (${help})`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
@@ -41,6 +66,12 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Expected failures (bad input, missing files) get one clear line; bugs keep their stack.
+    const usageError = optionsMessage(process.argv[2], error);
+    if (usageError !== null) {
+      process.stderr.write(`distilbert: ${usageError}\n`);
+      process.exitCode = 2;
+      return;
+    }
     if (error instanceof UserError) {
       process.stderr.write(`distilbert: ${error.message}\n`);
     } else if (error instanceof Error && "code" in error && typeof error.code === "string") {

@@ -1,11 +1,11 @@
 // Reading the commands' option values, with errors that name the option: one reader of each
 // kind for every command.
 
-import { existsSync, readdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import { UserError } from "../errors.js";
+import { POOLINGS, type Pooling } from "../models/pooling.js";
 import { MODEL_DTYPES, type ModelDtype } from "../models/types.js";
-import { POOLINGS, type Pooling } from "../pipelines/pooling.js";
 import type { Backend } from "../tensor/backend.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../tensor/index.js";
 import { type Fields, TASK_KINDS, TASKS, type TaskKind } from "../train/tasks.js";
@@ -92,11 +92,13 @@ export function backendFrom(values: { backend?: string; threads?: string }): Pro
 /**
  * Refuses an --out that would lose data: one of the command's inputs (--model, --teacher, ...),
  * or a non-empty folder, unless it is the run's own folder being resumed or --overwrite is given.
+ * `resumable` says whether the command has --resume, so the message offers it only where it exists.
  */
 export function checkOutDir(
   outDir: string,
   inputs: (string | undefined)[],
-  options: { resume?: string; overwrite?: boolean } = {},
+  options: { resume?: string; overwrite?: boolean },
+  resumable: boolean,
 ): void {
   const out = resolve(outDir);
   for (const input of inputs) {
@@ -106,14 +108,34 @@ export function checkOutDir(
       );
     }
   }
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) {
+    throw new UserError(`--out ${outDir} is a file: give a folder (new or empty)`);
+  }
   if (!existsSync(outDir) || readdirSync(outDir).length === 0 || options.overwrite) return;
   if (options.resume !== undefined) {
     const resumed = resolve(options.resume);
     if (resumed === out || dirname(resumed) === out) return;
   }
-  throw new UserError(
-    `--out ${outDir} is not empty: give a new folder, continue its run with --resume ${outDir}, or pass --overwrite to write over it`,
-  );
+  const choices = resumable
+    ? `give a new folder, continue its run with --resume ${outDir}, or pass --overwrite to write over it`
+    : "give a new folder, or pass --overwrite to write over it";
+  throw new UserError(`--out ${outDir} is not empty: ${choices}`);
+}
+
+/**
+ * Refuses an output file that is one of the command's inputs or lies in an input folder (a
+ * model's own weights): the file is written atomically, but over data the user still needs.
+ */
+export function checkOutFile(option: string, outPath: string, inputs: string[]): void {
+  const out = resolve(outPath);
+  for (const input of inputs) {
+    const full = resolve(input);
+    if (out === full || out.startsWith(full + sep)) {
+      throw new UserError(
+        `--${option} ${outPath} would write over ${input}, an input of this command: give another path`,
+      );
+    }
+  }
 }
 
 /** --task of train and evaluate: a fine-tuning task, masked-lm, or one of the command's `extra`. */
@@ -155,9 +177,30 @@ export function taskFields(
   };
 }
 
+/**
+ * An option counting tokens per sequence (--max-length, --seq-len), or null when not given. More
+ * than the model has positions for is refused before any work starts: the first long batch would
+ * fail.
+ */
+export function tokensOption(
+  name: string,
+  value: string | undefined,
+  maxPositionEmbeddings: number,
+): number | null {
+  const given = positiveInt(name, value);
+  if (given !== null && given > maxPositionEmbeddings) {
+    throw new UserError(
+      `--${name} ${given} is more than the model reads (max_position_embeddings ${maxPositionEmbeddings} in its config.json): give at most ${maxPositionEmbeddings}`,
+    );
+  }
+  return given;
+}
+
 /** --max-length, by default 128 tokens or what the model reads if fewer. */
 export function maxLengthFor(value: string | undefined, maxPositionEmbeddings: number): number {
-  return positiveInt("max-length", value) ?? Math.min(128, maxPositionEmbeddings);
+  return (
+    tokensOption("max-length", value, maxPositionEmbeddings) ?? Math.min(128, maxPositionEmbeddings)
+  );
 }
 
 /** --pooling: how token states become one sentence vector. */

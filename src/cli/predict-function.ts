@@ -3,6 +3,7 @@
 // pipeline (or semantic search) with the options given.
 
 import { UserError } from "../errors.js";
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../io/json-depth.js";
 import {
   PIPELINE_TASKS,
   type PipelineLoadOptions,
@@ -28,13 +29,25 @@ const SEARCH_OPTIONS = [
 
 /** JSON when it parses to text, a list or an object; otherwise the plain text itself. */
 export function parseInput(text: string): unknown {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === "string" || (typeof value === "object" && value !== null)) return value;
+    value = JSON.parse(text);
   } catch {
-    // Not JSON: a plain string.
+    return text; // Not JSON: a plain string.
   }
-  return text;
+  if (typeof value === "string") return value;
+  if (typeof value !== "object" || value === null) return text;
+  refuseDeepJson(value, "the input");
+  return value;
+}
+
+/** The pipelines walk inputs and options (and quote them in errors) recursively. */
+function refuseDeepJson(value: unknown, what: string): void {
+  if (exceedsJsonDepth(value)) {
+    throw new UserError(
+      `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} deep: give a text, a list of texts or an object of them`,
+    );
+  }
 }
 
 export function parseOptions(text: string | undefined): Record<string, unknown> {
@@ -50,6 +63,7 @@ export function parseOptions(text: string | undefined): Record<string, unknown> 
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new UserError(`--options must be a JSON object, e.g. '{"top_k": 3}', got ${text}`);
   }
+  refuseDeepJson(value, "--options");
   return value as Record<string, unknown>;
 }
 

@@ -154,6 +154,14 @@ export class RowMaskedLM {
   }
 
   private run(rows: number, train: boolean) {
-    return { batch: 1, seq: rows, choices: 1, rng: null, train };
+    // The gathered rows are real tokens, every one attended.
+    return {
+      batch: 1,
+      seq: rows,
+      choices: 1,
+      rng: null,
+      train,
+      mask: new Float32Array(rows).fill(1),
+    };
   }
 }

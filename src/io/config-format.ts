@@ -11,6 +11,11 @@ export type ProblemType =
   | "single_label_classification"
   | "multi_label_classification";
 
+/** How token states become one sentence vector: their mean over attended tokens, or [CLS]'s. */
+export type Pooling = "mean" | "cls";
+
+export const POOLINGS: readonly Pooling[] = ["mean", "cls"];
+
 export interface ModelConfig {
   modelType: "distilbert" | "bert";
   architectures: string[];
@@ -38,6 +43,13 @@ export interface ModelConfig {
   label2id: Record<string, number>;
   numLabels: number;
   problemType: ProblemType | null;
+  /**
+   * `classifier_pooling`, a field of this project's (transformers ignores it): the sequence
+   * classifier reads the L2-normalised mean or [CLS] pooling of the last hidden state, with no
+   * pooler / pre_classifier, as a SetFit model's logistic regression reads its body's embedding.
+   * null: Hugging Face's head.
+   */
+  classifierPooling: Pooling | null;
   /** The JSON as read, so fields this project does not use survive a save. */
   raw: Record<string, unknown>;
 }
@@ -151,6 +163,12 @@ export function parseConfig(json: unknown, source: string): ModelConfig {
       `'problem_type' must be one of ${PROBLEM_TYPES.join(", ")}, got ${JSON.stringify(problemType)}`,
     );
   }
+  const classifierPooling = (raw.classifier_pooling ?? null) as Pooling | null;
+  if (classifierPooling !== null && !POOLINGS.includes(classifierPooling)) {
+    reader.fail(
+      `'classifier_pooling' must be one of ${POOLINGS.join(", ")}, got ${JSON.stringify(classifierPooling)}`,
+    );
+  }
   const common = {
     architectures,
     vocabSize: reader.int("vocab_size", 30522),
@@ -158,6 +176,7 @@ export function parseConfig(json: unknown, source: string): ModelConfig {
     padTokenId: reader.int("pad_token_id", 0, 0),
     initializerRange: reader.number("initializer_range", 0.02),
     problemType,
+    classifierPooling,
     raw,
     ...readLabels(raw, reader),
   };
@@ -241,6 +260,7 @@ export function configToJSON(config: ModelConfig): Record<string, unknown> {
     initializer_range: config.initializerRange,
     ...labels,
     problem_type: config.problemType ?? undefined,
+    classifier_pooling: config.classifierPooling ?? undefined,
   };
   delete shared.num_labels;
   if (config.modelType === "distilbert") {

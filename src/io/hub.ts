@@ -2,9 +2,9 @@
 // a local directory holding the model's files, downloading into the cache Python's
 // huggingface_hub uses (see hub-cache.ts), so either reuses what the other downloaded.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.js";
 import { defaultCacheDir, isCommitHash, RepoCache } from "./hub-cache.js";
 import {
@@ -57,7 +57,14 @@ export async function resolveModel(
   if (existsSync(path)) return path;
   if (LOCAL_PATH.test(idOrDir)) {
     throw new UserError(
-      `${idOrDir}: no such model folder (it starts with ./, ../, / or ~, so it is read as a path, not a Hub id): check the spelling`,
+      `${idOrDir}: no such model folder (it starts with ./, ../, / or ~, so it is read as a path, not a Hub id): check the spelling${closeNames(path)}`,
+    );
+  }
+  // "models/bert-mini" where ./models exists is a mistyped folder, not the Hub's org "models".
+  const parent = dirname(path);
+  if (parent !== "." && isDirectory(parent)) {
+    throw new UserError(
+      `${idOrDir}: no such model folder (the folder ${parent} exists here, so it is read as a path, not a Hub id): check the spelling${closeNames(path)}`,
     );
   }
   checkRepoId(idOrDir);
@@ -74,6 +81,40 @@ export async function resolveModel(
     for (const file of OPTIONAL_FILES) await snapshot.fetch(file, false);
   }
   return snapshot.directory();
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/** "; did you mean ...?" naming the folders beside `path` whose names are a few edits away. */
+function closeNames(path: string): string {
+  const parent = dirname(path);
+  if (!isDirectory(parent)) return "";
+  const name = basename(path);
+  const limit = Math.max(2, Math.floor(name.length / 4));
+  const close = readdirSync(parent, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({ name: entry.name, distance: editDistance(name, entry.name) }))
+    .filter((entry) => entry.distance <= limit)
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, 3)
+    .map((entry) => join(parent, entry.name));
+  return close.length > 0 ? `; did you mean ${close.join(" or ")}?` : "";
+}
+
+/** Levenshtein distance: the fewest insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(substitution, previous[j] + 1, current[j - 1] + 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 /** What only a path starts with: ./ ../ / ~ (and their Windows forms). */

@@ -3,6 +3,7 @@
 // IndexedDB cache). Node reads folders on disk instead (config.ts, safetensors.ts, files.ts).
 
 import { UserError } from "../errors.js";
+import { decodeUtf8 } from "./utf8.js";
 
 export interface ModelFiles {
   /** Names the folder in errors: its URL, or a description of the files. */
@@ -147,5 +148,5 @@ export function modelFiles(source: ModelSource): ModelFiles {
 /** The file's text; undefined when the folder has no such file. */
 export async function readText(files: ModelFiles, name: string): Promise<string | undefined> {
   const bytes = await files.read(name);
-  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  return bytes === undefined ? undefined : decodeUtf8(bytes, name);
 }

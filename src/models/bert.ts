@@ -8,6 +8,7 @@ import {
   FirstTokenHead,
   type Head,
   MaskedLMHead,
+  NormalizedEmbeddingHead,
   QuestionAnsweringHead,
   TokenClassificationHead,
 } from "./heads.js";
@@ -96,6 +97,15 @@ export function createBert(
     case "base":
     case "sequence-classification":
     case "multiple-choice": {
+      if (head === "sequence-classification" && config.classifierPooling !== null) {
+        headImpl = new NormalizedEmbeddingHead(
+          backend,
+          config.classifierPooling,
+          makeLinear(factory, "classifier", h, config.numLabels, "head"),
+          config.problemType,
+        );
+        break;
+      }
       const pooler = makeLinear(factory, BERT_KEYS.firstTokenDense(prefix), h, h, "head");
       const outputs = head === "multiple-choice" ? 1 : config.numLabels;
       const classifier =

@@ -9,6 +9,7 @@ import {
   type Head,
   MaskedLMHead,
   NoHead,
+  NormalizedEmbeddingHead,
   QuestionAnsweringHead,
   TokenClassificationHead,
 } from "./heads.js";
@@ -98,6 +99,15 @@ export function createDistilBert(
       break;
     case "sequence-classification":
     case "multiple-choice":
+      if (head === "sequence-classification" && config.classifierPooling !== null) {
+        headImpl = new NormalizedEmbeddingHead(
+          backend,
+          config.classifierPooling,
+          makeLinear(factory, "classifier", h, config.numLabels, "head"),
+          config.problemType,
+        );
+        break;
+      }
       headImpl = new FirstTokenHead(
         backend,
         head,

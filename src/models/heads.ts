@@ -30,6 +30,7 @@ import {
   mseLoss,
   questionAnsweringLoss,
 } from "./losses.js";
+import { type Pooling, poolBackward, pool as poolSequence } from "./pooling.js";
 import type { Rng } from "./rng.js";
 import type { ModelLabels, ModelOutputs, OutputGradients, Parameter } from "./types.js";
 
@@ -43,6 +44,8 @@ export interface HeadRun {
   rng: Rng | null;
   /** A training forward; otherwise the backend may keep the head's weights packed. */
   train: boolean;
+  /** [batch, seq]: 1 for an attended token, 0 for padding. */
+  mask: Float32Array;
 }
 
 export interface Head {
@@ -274,6 +277,87 @@ export class FirstTokenHead implements Head {
     const dPooled = pool.get("grad.cls.pooled", n);
     linearBackward(b, this.pre, s.pooled, dActivated, dPooled, run.batch);
     firstTokenBackward(dPooled, dHidden, run.batch, run.seq, h);
+  }
+}
+
+/**
+ * The sequence classifier of a SetFit model (config.json's `classifier_pooling`): the mean over
+ * the attended tokens (or the [CLS] state) of the last hidden state, L2-normalised as
+ * sentence-transformers' Normalize does, then the classifier, which holds the logistic regression
+ * SetFit fits on those embeddings. No pooler, pre_classifier or dropout.
+ */
+export class NormalizedEmbeddingHead implements Head {
+  private saved: { unit: Float32Array; scales: number[] } | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly pooling: Pooling,
+    private readonly classifier: LinearParams,
+    private readonly problemType: ProblemType | null,
+  ) {}
+
+  // hidden [batch, seq, hidden] -> logits [batch, labels]
+  forward(pool: BufferPool, hidden: Float32Array, run: HeadRun, outputs: ModelOutputs): void {
+    const h = this.classifier.inDim;
+    const unit = pool.get("emb.unit", run.batch * h);
+    const scales: number[] = [];
+    for (let b = 0; b < run.batch; b++) {
+      const mask = run.mask.subarray(b * run.seq, (b + 1) * run.seq);
+      const pooled = poolSequence(this.pooling, hidden, b * run.seq * h, mask, h);
+      // Unit length as pipelines/math.ts normalizeL2 gives the embeddings the regression was
+      // fitted on (setfit/recipe.ts): the same float64 sum, clamp and float32 products, so the
+      // classifier reads the very vectors it was fitted to.
+      let sum = 0;
+      for (let i = 0; i < h; i++) sum += pooled[i] * pooled[i];
+      const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
+      scales.push(scale);
+      for (let i = 0; i < h; i++) pooled[i] *= scale;
+      unit.set(pooled, b * h);
+    }
+    const logits = pool.get("emb.logits", run.batch * this.classifier.outDim);
+    linearForward(this.backend, this.classifier, unit, logits, run.batch, {
+      inference: !run.train,
+    });
+    outputs.logits = logits;
+    this.saved = { unit, scales };
+  }
+
+  loss(labels: ModelLabels, run: HeadRun, outputs: ModelOutputs) {
+    if (!outputs.logits || (!labels.labels && !labels.floatLabels)) return null;
+    const result = sequenceClassificationLoss(
+      this.problemType,
+      this.classifier.outDim,
+      outputs.logits,
+      labels,
+      run.batch,
+    );
+    return { loss: result.loss, gradients: { dLogits: result.grad } };
+  }
+
+  // dLogits [batch, labels] -> dHidden [batch, seq, hidden] through normalisation and pooling
+  backward(
+    pool: BufferPool,
+    gradients: OutputGradients,
+    run: HeadRun,
+    dHidden: Float32Array,
+  ): void {
+    const { dLogits } = gradients;
+    if (!dLogits || !this.saved) return;
+    const { unit, scales } = this.saved;
+    const h = this.classifier.inDim;
+    const dUnit = pool.get("grad.emb.unit", run.batch * h);
+    linearBackward(this.backend, this.classifier, unit, dLogits, dUnit, run.batch);
+    const dPooled = new Float32Array(h);
+    for (let b = 0; b < run.batch; b++) {
+      // u = x / |x|: dx = (du - (du . u) u) / |x|.
+      let along = 0;
+      for (let i = 0; i < h; i++) along += dUnit[b * h + i] * unit[b * h + i];
+      for (let i = 0; i < h; i++) {
+        dPooled[i] = (dUnit[b * h + i] - along * unit[b * h + i]) * scales[b];
+      }
+      const mask = run.mask.subarray(b * run.seq, (b + 1) * run.seq);
+      poolBackward(this.pooling, dPooled, dHidden, b * run.seq * h, mask, h);
+    }
   }
 }
 

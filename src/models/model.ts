@@ -77,7 +77,7 @@ export class TransformerModel implements Model {
     const outputs: ModelOutputs = { lastHiddenState: hiddenStates[hiddenStates.length - 1] };
     if (options.outputHiddenStates) outputs.hiddenStates = hiddenStates;
     if (keepAttentions) outputs.attentions = encoderTape.layers.map((layer) => layer.probs);
-    const run: HeadRun = { batch, seq, choices, rng, train };
+    const run: HeadRun = { batch, seq, choices, rng, train, mask: keyMask };
     this.headImpl.forward(this.pool, outputs.lastHiddenState, run, outputs);
     let lossGradients: OutputGradients | null = null;
     if (labels) {
@@ -114,6 +114,11 @@ export class TransformerModel implements Model {
 
   zeroGradients(): void {
     for (const param of this.parameters) param.grad?.fill(0);
+  }
+
+  releaseBuffers(): void {
+    this.tape = null;
+    this.pool.dispose();
   }
 
   dispose(): void {

@@ -323,6 +323,19 @@ export function onnxGraph(model: TransformerModel, opset = ONNX_OPSETS.default):
     g.op("Gather", [x, g.ints([0], true)], {
       axis: 1,
     });
+  // [batch, sequence, hidden] -> the mean over attended tokens [batch, hidden], the count
+  // clamped at 1e-9 as sentence-transformers does.
+  const meanOverTokens = (states: string) => {
+    const weights = g.op("Unsqueeze", [maskFloat, g.ints([2])]);
+    const sum = g.op("ReduceSum", [g.op("Mul", [states, weights]), g.ints([1])], { keepdims: 0 });
+    const count = g.op("ReduceSum", [weights, g.ints([1])], { keepdims: 0 });
+    return g.op("Div", [sum, g.op("Max", [count, g.constant(1e-9)])]);
+  };
+  // [batch, hidden] rows to unit length, the norm clamped at 1e-12 as torch's normalize.
+  const normalized = (rows: string) => {
+    const squares = g.op("ReduceSum", [g.op("Mul", [rows, rows]), g.ints([1])], { keepdims: 1 });
+    return g.op("Div", [rows, g.op("Max", [g.op("Sqrt", [squares]), g.constant(1e-12)])]);
+  };
   const dense = (input: string, kind: "tanh" | "relu") =>
     w.activation(w.linear(input, keys.firstTokenDense(prefix)), kind);
   switch (head) {
@@ -375,6 +388,15 @@ export function onnxGraph(model: TransformerModel, opset = ONNX_OPSETS.default):
     }
     case "sequence-classification":
     case "multiple-choice": {
+      if (head === "sequence-classification" && config.classifierPooling !== null) {
+        // SetFit's head (heads.ts NormalizedEmbeddingHead): pool, L2-normalise, classify.
+        const unit = normalized(
+          config.classifierPooling === "cls" ? firstToken() : meanOverTokens(x),
+        );
+        const logits = w.linear(unit, "classifier");
+        outputs.push({ name: "logits", value: logits, dims: ["batch_size", config.numLabels] });
+        break;
+      }
       const pooled = dense(firstToken(), isBert ? "tanh" : "relu");
       let logits = w.linear(pooled, "classifier");
       if (choices) {

@@ -136,4 +136,9 @@ export interface Model {
    * after.
    */
   dispose(): void;
+  /**
+   * Gives back the scratch buffers forward and backward keep between calls, which grow to the
+   * largest batch seen (hundreds of MB after one long batch); the next call allocates again.
+   */
+  releaseBuffers(): void;
 }

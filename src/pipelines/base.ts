@@ -7,6 +7,7 @@ import type { ModelConfig } from "../io/config.js";
 import type { Model, ModelOutputs } from "../models/types.js";
 import type { Encoding, Tokenizer } from "../tokenizer/index.js";
 import type { Truncation } from "./options.js";
+import type { SentenceEmbeddingConfig } from "./sentence-embedding-config.js";
 
 export const DEFAULT_BATCH_SIZE = 8;
 
@@ -17,6 +18,8 @@ export interface LoadedModel {
   config: ModelConfig;
   tokenizer: Tokenizer;
   model: Model;
+  /** A sentence-transformers folder's pooling, normalisation and length; null otherwise. */
+  sentenceEmbedding?: SentenceEmbeddingConfig | null;
 }
 
 /** Token arrays of several encodings, padded to the longest: [count, seq]. */
@@ -55,6 +58,7 @@ export abstract class Pipeline {
   declare readonly config: ModelConfig;
   declare readonly tokenizer: Tokenizer;
   declare readonly model: Model;
+  declare readonly sentenceEmbedding: SentenceEmbeddingConfig | null;
 
   constructor(task: string, loaded: LoadedModel) {
     // The instance is a function that forwards to `run`, so pipelines are called directly.
@@ -67,6 +71,7 @@ export abstract class Pipeline {
       config: loaded.config,
       tokenizer: loaded.tokenizer,
       model: loaded.model,
+      sentenceEmbedding: loaded.sentenceEmbedding ?? null,
     });
     // biome-ignore lint/correctness/noConstructorReturn: the callable is the instance.
     return callable as unknown as Pipeline;

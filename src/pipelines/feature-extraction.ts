@@ -2,11 +2,11 @@
 // [hidden] per text), or one pooled vector per text (mean or [CLS]), optionally unit length.
 
 import { UserError } from "../errors.js";
+import { POOLINGS, type Pooling, pool } from "../models/pooling.js";
 import type { Encoding } from "../tokenizer/index.js";
 import { DEFAULT_BATCH_SIZE, Pipeline } from "./base.js";
 import { normalizeL2 } from "./math.js";
 import { OptionReader, readTruncation, TRUNCATION_OPTIONS, type Truncation } from "./options.js";
-import { POOLINGS, type Pooling, pool } from "./pooling.js";
 
 export interface FeatureExtractionOptions {
   /** Pool the tokens into one vector per text. */
@@ -34,10 +34,19 @@ export class FeatureExtractionPipeline extends Pipeline {
     options: FeatureExtractionOptions = {},
   ): Promise<FeatureExtractionOutput | FeatureExtractionOutput[]> {
     const reader = new OptionReader(this.task, options as Record<string, unknown>, OPTIONS);
-    const pooling = reader.has("pooling") ? this.pooling(reader.raw("pooling")) : null;
-    const normalize = reader.bool("normalize", false);
+    // A sentence-transformers folder embeds as sentence-transformers does by default: its pooling,
+    // its normalisation, inputs cut to its max_seq_length.
+    const folder = this.sentenceEmbedding;
+    const pooling = reader.has("pooling")
+      ? this.pooling(reader.raw("pooling"))
+      : (folder?.pooling ?? null);
+    const normalize = reader.bool("normalize", folder?.normalize ?? false);
     const batchSize = reader.int("batch_size", DEFAULT_BATCH_SIZE);
-    const truncation = readTruncation(reader);
+    const asked = readTruncation(reader);
+    const truncation: Truncation =
+      folder && asked.truncation === undefined && asked.maxLength === undefined
+        ? { truncation: true, maxLength: this.readableLength() }
+        : asked;
     const texts = Array.isArray(inputs) ? inputs : [inputs];
     const results: FeatureExtractionOutput[] = [];
     if (pooling) {
@@ -69,15 +78,25 @@ export class FeatureExtractionPipeline extends Pipeline {
     batchSize = DEFAULT_BATCH_SIZE,
     onBatch?: (embedded: number) => void,
   ): Float32Array[] {
-    const maxLength = Math.min(this.tokenizer.modelMaxLength, this.config.maxPositionEmbeddings);
+    const maxLength = this.readableLength();
     const encodings = this.encodeAll(texts, { truncation: true, maxLength });
     const cut = encodings.filter((encoding) => encoding.truncated).length;
-    if (cut > 0) {
+    // A sentence-transformers folder's max_seq_length is its choice, cut silently as there.
+    if (cut > 0 && !this.sentenceEmbedding?.maxSeqLength) {
       console.warn(
         `distilbert-ts: ${cut} of ${texts.length} texts are longer than the ${maxLength} tokens this model reads; only their first ${maxLength} tokens are embedded`,
       );
     }
     return this.embedEncodings(encodings, pooling, normalize, batchSize, onBatch);
+  }
+
+  /** Tokens a text is cut to: what the model reads, or a sentence-transformers folder's length. */
+  private readableLength(): number {
+    return Math.min(
+      this.tokenizer.modelMaxLength,
+      this.config.maxPositionEmbeddings,
+      this.sentenceEmbedding?.maxSeqLength ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   private embedEncodings(

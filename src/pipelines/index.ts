@@ -29,6 +29,7 @@ export async function pipeline<T extends Task>(
   return createPipeline(task, await loadForTask(task, model, options));
 }
 
+export type { Pooling } from "../models/pooling.js";
 export type { Answer } from "./answer-spans.js";
 export { type Callable, type LoadedModel, Pipeline } from "./base.js";
 export type { ClassificationFunction, LabelScore } from "./classification.js";
@@ -44,7 +45,6 @@ export type {
   MultipleChoiceOutput,
 } from "./multiple-choice.js";
 export { MultipleChoicePipeline } from "./multiple-choice.js";
-export type { Pooling } from "./pooling.js";
 export type {
   QuestionAnsweringInput,
   QuestionAnsweringOptions,

@@ -2,17 +2,24 @@
 // id), its config, tokenizer and a model with the head the task needs (tasks.ts, shared with the
 // browser, checks the head and builds the pipeline).
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
 import { loadConfig } from "../io/config.js";
 import { resolveModel } from "../io/hub.js";
+import { readTextFile } from "../io/text-file.js";
 import { loadModel, type ModelDtype } from "../models/index.js";
+import type { Pooling } from "../models/pooling.js";
 import { type Backend, type BackendChoice, createBackend } from "../tensor/index.js";
 import { loadTokenizer } from "../tokenizer/index.js";
 import type { LoadedModel } from "./base.js";
-import type { Pooling } from "./pooling.js";
+import {
+  poolingOf,
+  SENTENCE_EMBEDDING_FILES,
+  type SentenceEmbeddingConfig,
+  sentenceEmbeddingConfig,
+} from "./sentence-embedding-config.js";
 import { headForTask, type Task } from "./tasks.js";
 
 export interface PipelineLoadOptions {
@@ -52,7 +59,20 @@ export async function loadForTask(
       ? options.backend
       : await createBackend(options.backend ?? "auto");
   const model = loadModel(dir, { backend, head, dtype: options.dtype, inference: true });
-  return { dir, config, tokenizer, model };
+  return { dir, config, tokenizer, model, sentenceEmbedding: folderSentenceEmbedding(dir) };
+}
+
+/** A folder's file as text; undefined when it has none. */
+function readIfPresent(path: string): string | undefined {
+  return existsSync(path) ? readTextFile(path) : undefined;
+}
+
+/** The sentence-transformers settings of a model folder; null when it is not one. */
+export function folderSentenceEmbedding(dir: string): SentenceEmbeddingConfig | null {
+  const files = Object.fromEntries(
+    SENTENCE_EMBEDDING_FILES.map((name) => [name, readIfPresent(join(dir, name))]),
+  );
+  return sentenceEmbeddingConfig(files, dir);
 }
 
 /**
@@ -61,18 +81,5 @@ export async function loadForTask(
  */
 export function modelPooling(dir: string): Pooling {
   const file = join(dir, "1_Pooling", "config.json");
-  if (!existsSync(file)) return "mean";
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (config.pooling_mode_cls_token === true) return "cls";
-  if (config.pooling_mode_mean_tokens === true || config.pooling_mode_mean_tokens === undefined) {
-    return "mean";
-  }
-  throw new UserError(
-    `${file} asks for a pooling other than mean or CLS, which this toolkit lacks`,
-  );
+  return poolingOf(readIfPresent(file), file);
 }

@@ -14,11 +14,11 @@ import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import type { Connection, Table } from "@lancedb/lancedb";
 import { UserError } from "../errors.js";
 import { SafetensorsFile } from "../io/safetensors.js";
+import { POOLINGS, type Pooling } from "../models/pooling.js";
 import { DEFAULT_BATCH_SIZE } from "./base.js";
 import type { FeatureExtractionPipeline } from "./feature-extraction.js";
 import { EMBEDDED_MODEL_DIR, loadForTask, type PipelineLoadOptions } from "./load.js";
 import { topKIndices } from "./math.js";
-import { POOLINGS, type Pooling } from "./pooling.js";
 import { createPipeline } from "./tasks.js";
 import type { TextRankingPipeline } from "./text-ranking.js";
 

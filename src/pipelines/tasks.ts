@@ -131,13 +131,21 @@ export function checkTask(task: string): asserts task is Task {
  */
 export function headForTask(task: Task, config: ModelConfig, where: string): HeadKind {
   const { head } = TASKS[task];
+  requireHead(head, task, config, where);
+  return head;
+}
+
+/**
+ * Refuses a model whose config has not the `head` that `task` needs ("base": any head): loading it
+ * anyway would give a randomly initialised head, whose answers (and scores) mean nothing.
+ */
+export function requireHead(head: HeadKind, task: string, config: ModelConfig, where: string) {
   const configHead = headOfConfig(config, `${where}/config.json`);
   if (head !== "base" && configHead !== head) {
     throw new UserError(
       `${task} needs a model with a ${head} head (${HEAD_EXAMPLES[head]}), but ${where} is a ${config.architectures[0] ?? "model without a head"}: use a model fine-tuned for ${task}`,
     );
   }
-  return head;
 }
 
 /** The pipeline for `task` on a model loaded with the head `headForTask` gave. */

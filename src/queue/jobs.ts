@@ -47,8 +47,24 @@ export function chunksOf<T>(items: T[], size: number): T[][] {
 }
 
 /**
+ * How long Redis may stay unreachable, once connected, before a worker or run gives up (exit 1)
+ * rather than wait for it for good: long enough to outlive a Redis restart.
+ */
+export const REDIS_LOST_MS = 20_000;
+
+/** The wait between reconnection attempts. */
+const RECONNECT_MS = 1000;
+
+/**
+ * The most bytes one input line may have in the queue: a model reads at most a few thousand
+ * characters of it, and every chunk goes through Redis (held in memory) and back.
+ */
+export const MAX_QUEUED_LINE_BYTES = 1 << 20;
+
+/**
  * A connection to Redis as BullMQ needs it (no per-request retry limit), checked at once: a
- * wrong URL or a server that is down is a clear error, not a silent wait.
+ * wrong URL or a server that is down is a clear error, not a silent wait. Once connected it
+ * reconnects for REDIS_LOST_MS, then ends: the commands waiting fail (see redisLost).
  */
 export async function connectRedis(url: string): Promise<Redis> {
   // No retries while connecting (a wrong URL fails at once); after that, ioredis's own
@@ -74,6 +90,35 @@ export async function connectRedis(url: string): Promise<Redis> {
       `cannot reach Redis at ${url}: ${reason}; start redis-server there, or give --redis redis://HOST:PORT`,
     );
   }
-  redis.options.retryStrategy = (times) => Math.min(times * 200, 5000);
+  // By attempt count, not a clock of its own: BullMQ's duplicates of this connection copy the
+  // function, and ioredis counts each connection's attempts from 0 again once it is back.
+  redis.options.retryStrategy = (times) =>
+    times * RECONNECT_MS > REDIS_LOST_MS ? null : RECONNECT_MS;
   return redis;
+}
+
+/** The error of a worker or run whose Redis stayed unreachable for REDIS_LOST_MS. */
+export function redisLost(url: string): UserError {
+  return new UserError(
+    `lost Redis at ${url}: no answer for ${REDIS_LOST_MS / 1000} s; start redis-server again, then this command again (chunks already answered are kept in Redis)`,
+  );
+}
+
+/**
+ * Watches a connection's errors: reports the first of an outage with `log` (ioredis emits one per
+ * attempt, every second), and that Redis is back; `lost` resolves when the connection gave up.
+ */
+export function watchRedis(redis: Redis, url: string, log: (line: string) => void) {
+  let down = false;
+  redis.on("error", (error: Error) => {
+    if (down) return;
+    down = true;
+    log(`Redis at ${url}: ${error.message}; retrying for ${REDIS_LOST_MS / 1000} s`);
+  });
+  redis.on("ready", () => {
+    if (down) log(`Redis at ${url} is back`);
+    down = false;
+  });
+  const lost = new Promise<void>((resolve) => redis.on("end", () => resolve()));
+  return { lost };
 }

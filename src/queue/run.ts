@@ -15,7 +15,10 @@ import {
   chunksOf,
   connectRedis,
   JOB_NAME,
+  MAX_QUEUED_LINE_BYTES,
+  redisLost,
   runKey,
+  watchRedis,
 } from "./jobs.js";
 
 export interface RunOptions {
@@ -45,6 +48,21 @@ const ATTEMPTS = 3;
 /** How often the run also asks for its jobs' states, beside the queue's events. */
 const POLL_MS = 2000;
 
+/**
+ * A line too long to queue becomes its error line (as a blank one does) instead of going into
+ * Redis: the run answers every other line, and that one's output says why.
+ */
+function boundedLine(line: StdinLine): StdinLine {
+  if ("error" in line) return line;
+  const bytes = Buffer.byteLength(line.text);
+  if (bytes <= MAX_QUEUED_LINE_BYTES) return line;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return {
+    number: line.number,
+    error: `line ${line.number} is ${mib(bytes)}, more than the ${mib(MAX_QUEUED_LINE_BYTES)} a queued input may be: shorten it (a model reads its first few thousand characters)`,
+  };
+}
+
 async function inputLines(path: string): Promise<{ bytes: Buffer; lines: StdinLine[] }> {
   let bytes: Buffer;
   try {
@@ -53,7 +71,7 @@ async function inputLines(path: string): Promise<{ bytes: Buffer; lines: StdinLi
     throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
   }
   const lines: StdinLine[] = [];
-  for await (const line of readLines([bytes])) lines.push(line);
+  for await (const line of readLines([bytes])) lines.push(boundedLine(line));
   if (lines.length === 0) throw new UserError(`${path} has no lines: give one input a line`);
   return { bytes, lines };
 }
@@ -71,13 +89,18 @@ export async function runQueued(options: RunOptions): Promise<RunSummary> {
   const ids = chunks.map((_, index) => `${key}-${index}`);
   const indexOf = new Map(ids.map((id, index) => [id, index]));
   const connection = await connectRedis(options.redis);
+  const redis = watchRedis(connection, options.redis, options.log);
   const queue = new Queue<ChunkJob, ChunkResult>(options.queue, { connection });
   const events = new QueueEvents(options.queue, { connection: connection.duplicate() });
+  // Their connection errors are the outage watchRedis reports once.
+  queue.on("error", () => {});
+  events.on("error", () => {});
   const results: (ChunkResult | undefined)[] = chunks.map(() => undefined);
   let answered = 0;
   let failure: string | null = null;
   // Wakes the wait below when an event answers or fails a chunk.
   let wake = () => {};
+  redis.lost.then(() => wake());
   const record = (id: string, result: ChunkResult | string | undefined) => {
     const index = indexOf.get(id);
     if (index === undefined || results[index] || result === undefined) return;
@@ -137,6 +160,7 @@ export async function runQueued(options: RunOptions): Promise<RunSummary> {
     }
     options.progress(answered, lines.length);
     while (results.some((result) => result === undefined) && failure === null) {
+      if (connection.status === "end") throw redisLost(options.redis);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
         wake = () => {
@@ -172,9 +196,18 @@ export async function runQueued(options: RunOptions): Promise<RunSummary> {
     for (const id of ids) await (await queue.getJob(id))?.remove();
     const failedLines = answers.reduce((sum, result) => sum + result.failed, 0);
     return { lines: lines.length, failedLines, alreadyDone, chunks: chunks.length };
+  } catch (error) {
+    // A command that failed because the connection gave up says so, not "Connection is closed".
+    throw connection.status === "end" ? redisLost(options.redis) : error;
   } finally {
-    await events.close();
-    await queue.close();
-    await connection.quit();
+    if (connection.status === "end") {
+      // Nothing to wait for on a server that is gone: closing stops their reconnection loops.
+      events.close().catch(() => {});
+      queue.close().catch(() => {});
+    } else {
+      await events.close();
+      await queue.close();
+      await connection.quit();
+    }
   }
 }

@@ -3,8 +3,8 @@
 // file with the header `query-id<TAB>corpus-id<TAB>score`, one judgment a line (graded relevance,
 // an integer; 0 = judged not relevant). Any fault names the file and line.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
+import { readTextFile } from "../io/text-file.js";
 import { parseDataFile, type Row } from "../train/data-format.js";
 import type { Qrels } from "./metrics.js";
 
@@ -26,35 +26,6 @@ export interface BeirPaths {
   queries: string;
   corpus: string;
   qrels: string;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** The file's text; a UserError naming the first line that is not UTF-8. */
-function readUtf8(path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    // A newline byte never occurs inside a UTF-8 sequence, so lines decode on their own.
-    let line = 1;
-    for (let start = 0; start <= bytes.length; line++) {
-      const end = bytes.indexOf(0x0a, start);
-      const stop = end === -1 ? bytes.length : end;
-      try {
-        utf8.decode(bytes.subarray(start, stop));
-      } catch {
-        break;
-      }
-      start = stop + 1;
-    }
-    throw new UserError(`${path} line ${line}: not UTF-8 text; save the file as UTF-8`);
-  }
 }
 
 function stringField(path: string, row: Row, name: string): string {
@@ -82,7 +53,7 @@ function uniqueId(path: string, row: Row, lines: Map<string, number>): string {
 function readQueries(path: string): Map<string, string> {
   const lines = new Map<string, number>();
   const queries = new Map<string, string>();
-  for (const row of parseDataFile(readUtf8(path), path).rows) {
+  for (const row of parseDataFile(readTextFile(path), path).rows) {
     queries.set(uniqueId(path, row, lines), stringField(path, row, "text"));
   }
   return queries;
@@ -90,7 +61,7 @@ function readQueries(path: string): Map<string, string> {
 
 function readCorpus(path: string): BeirDocument[] {
   const lines = new Map<string, number>();
-  return parseDataFile(readUtf8(path), path).rows.map((row) => {
+  return parseDataFile(readTextFile(path), path).rows.map((row) => {
     const id = uniqueId(path, row, lines);
     const text = stringField(path, row, "text");
     const title = row.fields.title == null ? "" : stringField(path, row, "title");
@@ -105,7 +76,7 @@ function readQrels(
 ): Qrels {
   const path = paths.qrels;
   const qrels = new Map<string, Map<string, number>>();
-  const lines = readUtf8(path).split("\n");
+  const lines = readTextFile(path).split("\n");
   let header = true;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, "");

@@ -1,7 +1,8 @@
 // Training a sentence-embedding model, as sentence-transformers trains one: the encoder's pooled
 // outputs of both sides of each pair, MultipleNegativesRankingLoss (in-batch negatives) on
-// (anchor, positive[, negative]) pairs or CoSENT on scored pairs, optionally as a Matryoshka loss
-// over prefixes of the vectors, through the one training loop (loop.ts: schedule, clipping, AdamW,
+// (anchor, positive[, negative]) pairs, CoSENT on scored pairs, or CosineSimilarityLoss on pairs
+// labelled 1/0 (SetFit's body), optionally as a Matryoshka loss over prefixes of the vectors,
+// through the one training loop (loop.ts: schedule, clipping, AdamW,
 // checkpoints, exact resume).
 //
 // A step embeds every text of the batch, computes the loss and its gradient with respect to the
@@ -11,9 +12,9 @@
 // again, with the same dropout, to back-propagate its share: the in-batch negatives can then
 // outnumber what fits in memory at once, for one extra forward pass.
 
+import { type Pooling, pool, poolBackward } from "../models/pooling.js";
 import type { Model } from "../models/types.js";
 import { packEncodings } from "../pipelines/base.js";
-import { type Pooling, pool, poolBackward } from "../pipelines/pooling.js";
 import type { Encoding, Tokenizer } from "../tokenizer/index.js";
 import { epochBatches } from "../train/batching.js";
 import type { LoadedCheckpoint } from "../train/checkpoint.js";
@@ -21,6 +22,7 @@ import { type LoopOptions, type LoopResult, runLoop } from "../train/loop.js";
 import type { Reporter } from "../train/reporter.js";
 import {
   coSentLoss,
+  cosineSimilarityLoss,
   type EmbeddingRows,
   matryoshkaLoss,
   multipleNegativesRankingLoss,
@@ -34,9 +36,11 @@ export interface EncodedPair {
   score: number | null;
 }
 
-export type EmbeddingLoss = "multiple-negatives-ranking" | "cosent";
+export type EmbeddingLoss = "multiple-negatives-ranking" | "cosent" | "cosine-similarity";
 
 export interface EmbeddingTrainingOptions {
+  /** Names the run in its settings: sentence-embedding, or setfit (its body). */
+  task: "sentence-embedding" | "setfit";
   pooling: Pooling;
   loss: EmbeddingLoss;
   /** Similarity scale of the loss (sentence-transformers' default 20). */
@@ -52,7 +56,12 @@ export interface EmbeddingTrainingOptions {
 
 export interface EmbeddingTrainingInputs {
   model: Model;
-  pairs: EncodedPair[];
+  /**
+   * Epoch `epoch`'s pairs, as many every epoch: the same pairs, or drawn afresh (inverse-cloze
+   * pairs take another sentence out of each passage every epoch); a function of the epoch alone,
+   * so a resumed run sees the same pairs.
+   */
+  pairsForEpoch(epoch: number): EncodedPair[];
   padId: number;
   /** Held-out metrics for the loop to keep the best model by; null: the last model is kept. */
   evaluate: (() => Record<string, number>) | null;
@@ -140,19 +149,26 @@ function batchLoss(
   const count = pairs.length;
   const anchors = pairs.map((_, i) => i);
   const candidates = Array.from({ length: vectors.length / size - count }, (_, j) => count + j);
+  const positives = anchors.map((i) => count + i);
+  const scores = pairs.map((p) => p.score ?? 0);
   const weights = options.dims.map(() => 1);
-  const one = (embeddings: EmbeddingRows, weight: number) =>
-    options.loss === "cosent"
-      ? coSentLoss(
+  const one = (embeddings: EmbeddingRows, weight: number) => {
+    switch (options.loss) {
+      case "cosent":
+        return coSentLoss(embeddings, anchors, positives, scores, grad, weight, options.scale);
+      case "cosine-similarity":
+        return cosineSimilarityLoss(embeddings, anchors, positives, scores, grad, weight);
+      case "multiple-negatives-ranking":
+        return multipleNegativesRankingLoss(
           embeddings,
           anchors,
-          anchors.map((i) => count + i),
-          pairs.map((p) => p.score ?? 0),
+          candidates,
           grad,
           weight,
           options.scale,
-        )
-      : multipleNegativesRankingLoss(embeddings, anchors, candidates, grad, weight, options.scale);
+        );
+    }
+  };
   const { total, perDim } = matryoshkaLoss(vectors, size, options.dims, weights, one);
   // The loss at each Matryoshka width, shown beside the total.
   const parts =
@@ -179,17 +195,22 @@ export function trainSentenceEmbedding(
   loop: Omit<LoopOptions, "timeBudget">,
   resume: LoadedCheckpoint | null = null,
 ): LoopResult {
-  const { model, pairs, padId } = inputs;
+  const { model, padId } = inputs;
   const size = model.config.hiddenSize;
+  const pairCount = inputs.pairsForEpoch(0).length;
   // In-batch negatives want batches drawn at random, not grouped by length: equal lengths keep
   // epochBatches' seeded shuffle and nothing else.
-  const sameLengths = pairs.map(() => 0);
+  const sameLengths = new Array<number>(pairCount).fill(0);
   return runLoop(
     {
       model,
-      epochBatches: (epoch) => epochBatches(sameLengths, options.batchSize, loop.seed, epoch),
-      step(indices, rng) {
-        const batch = indices.map((i) => pairs[i]);
+      epochBatches(epoch) {
+        const pairs = inputs.pairsForEpoch(epoch);
+        return epochBatches(sameLengths, options.batchSize, loop.seed, epoch).map((indices) =>
+          indices.map((i) => pairs[i]),
+        );
+      },
+      step(batch, rng) {
         const texts = batchTexts(batch);
         const chunks = chunksByLength(texts, options.miniBatchSize);
         const seeds = chunks.map(() => rng.uint32());
@@ -219,8 +240,8 @@ export function trainSentenceEmbedding(
       evaluate: inputs.evaluate,
       writeFolder: inputs.writeFolder,
       settings: {
-        task: "sentence-embedding",
-        pairs: pairs.length,
+        task: options.task,
+        pairs: pairCount,
         batchSize: options.batchSize,
         miniBatchSize: options.miniBatchSize ?? 0,
         loss: options.loss,

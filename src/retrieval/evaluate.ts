@@ -9,11 +9,11 @@
 
 import { UserError } from "../errors.js";
 import type { ModelDtype } from "../models/index.js";
+import type { Pooling } from "../models/pooling.js";
 import { DEFAULT_BATCH_SIZE } from "../pipelines/base.js";
 import type { FeatureExtractionPipeline } from "../pipelines/feature-extraction.js";
 import { loadForTask, modelPooling } from "../pipelines/load.js";
 import { normalizeL2, topKIndices } from "../pipelines/math.js";
-import type { Pooling } from "../pipelines/pooling.js";
 import { createPipeline } from "../pipelines/tasks.js";
 import type { Backend } from "../tensor/index.js";
 import { readBeirSet } from "./beir.js";

@@ -10,6 +10,8 @@
 //   s_ij = scale cos(a_i, c_j);  L = (1/B) sum_i [ logsumexp_j s_ij - s_ii ]
 // CoSENT, B pairs (x_i, y_i) with gold scores g_i:
 //   s_i = scale cos(x_i, y_i);  L = log(1 + sum_{(i,j): g_i > g_j} exp(s_j - s_i))
+// CosineSimilarityLoss (SetFit's), B pairs (x_i, y_i) with labels l_i (1 similar, 0 not):
+//   L = (1/B) sum_i (cos(x_i, y_i) - l_i)^2
 // Matryoshka: L = sum_d w_d L(the embeddings cut to their first d components).
 
 /** Which rows of the embedding matrix a loss reads, and how many of their components. */
@@ -21,7 +23,7 @@ export interface EmbeddingRows {
   dim: number;
 }
 
-/** The default scale (inverse temperature) of both losses, as sentence-transformers'. */
+/** The default scale (inverse temperature) of MultipleNegativesRanking and CoSENT, as sentence-transformers'. */
 export const DEFAULT_SIMILARITY_SCALE = 20;
 
 const NORM_EPS = 1e-12;
@@ -161,6 +163,35 @@ export function coSentLoss(
     addThroughNormalisation(grad, embeddings, second[i], dy, y.unit[i], y.norms[i], weight);
   }
   return max + Math.log(sum);
+}
+
+/**
+ * CosineSimilarityLoss of the pairs (rows `first[i]`, `second[i]`) with labels `labels[i]`: the
+ * mean squared difference between their cosine and the label; adds weight x its gradient.
+ */
+export function cosineSimilarityLoss(
+  embeddings: EmbeddingRows,
+  first: number[],
+  second: number[],
+  labels: ArrayLike<number>,
+  grad: Float32Array,
+  weight = 1,
+): number {
+  const x = unitRows(embeddings, first);
+  const y = unitRows(embeddings, second);
+  const count = first.length;
+  let loss = 0;
+  for (let i = 0; i < count; i++) {
+    const error = dot(x.unit[i], y.unit[i]) - labels[i];
+    loss += error * error;
+    // dL/dcos_i = 2 (cos_i - l_i) / B, and dcos = y du_x + x du_y.
+    const g = (2 * error) / count;
+    const dx = x.unit[i].map((_, k) => g * y.unit[i][k]);
+    const dy = y.unit[i].map((_, k) => g * x.unit[i][k]);
+    addThroughNormalisation(grad, embeddings, first[i], dx, x.unit[i], x.norms[i], weight);
+    addThroughNormalisation(grad, embeddings, second[i], dy, y.unit[i], y.norms[i], weight);
+  }
+  return loss / count;
 }
 
 /**

@@ -30,34 +30,40 @@ function distinctPositives(pairs: TextPair[]): { documents: string[]; positiveOf
   return { documents: [...index.keys()], positiveOf };
 }
 
-/** Cosine scores of each anchor against every document: [anchors][documents]. */
-function cosineScores(embed: Embed, anchors: string[], documents: string[]): Float64Array[] {
+/**
+ * Calls `visit` with each anchor's cosine scores against every document, one anchor's row at a
+ * time (a large set's whole matrix would not fit in memory; the row is reused).
+ */
+function forEachCosineRow(
+  embed: Embed,
+  anchors: string[],
+  documents: string[],
+  visit: (row: Float64Array, anchor: number) => void,
+): void {
   const unit = (vectors: Float32Array[]) => {
     for (const vector of vectors) normalizeL2(vector);
     return vectors;
   };
   const docVectors = unit(embed(documents));
-  return unit(embed(anchors)).map((query) =>
-    Float64Array.from(docVectors, (doc) => {
+  const row = new Float64Array(documents.length);
+  unit(embed(anchors)).forEach((query, a) => {
+    docVectors.forEach((doc, d) => {
       let dot = 0;
       for (let k = 0; k < doc.length; k++) dot += doc[k] * query[k];
-      return dot;
-    }),
-  );
+      row[d] = dot;
+    });
+    visit(row, a);
+  });
 }
 
 /** nDCG@10, MRR@10, recall and MAP of finding each anchor's positive among all the positives. */
 export function pairRetrievalMetrics(embed: Embed, pairs: TextPair[]): RetrievalMetrics {
   if (pairs.length < 2) throw new UserError("retrieval needs at least two evaluation pairs");
   const { documents, positiveOf } = distinctPositives(pairs);
-  const scores = cosineScores(
-    embed,
-    pairs.map((pair) => pair.anchor),
-    documents,
-  );
   const rankings = new Map<string, Ranking>();
   const qrels = new Map<string, Map<string, number>>();
-  scores.forEach((row, i) => {
+  const anchors = pairs.map((pair) => pair.anchor);
+  forEachCosineRow(embed, anchors, documents, (row, i) => {
     rankings.set(
       `q${i}`,
       topKIndices(row, RANKING_DEPTH).map((d) => `d${d}`),
@@ -79,20 +85,18 @@ export function mineHardNegatives(
   relativeMargin = 0.05,
 ): string[][] {
   const { documents, positiveOf } = distinctPositives(pairs);
-  const scores = cosineScores(
-    embed,
-    pairs.map((pair) => pair.anchor),
-    documents,
-  );
-  return scores.map((row, i) => {
+  const mined: string[][] = [];
+  const anchors = pairs.map((pair) => pair.anchor);
+  forEachCosineRow(embed, anchors, documents, (row, i) => {
     const ceiling = row[positiveOf[i]] * (1 - relativeMargin);
     const negatives: string[] = [];
     for (const d of topKIndices(row, count * 4 + 1)) {
       if (negatives.length === count) break;
       if (d !== positiveOf[i] && row[d] <= ceiling) negatives.push(documents[d]);
     }
-    return negatives;
+    mined.push(negatives);
   });
+  return mined;
 }
 
 /** Scores each (query, passage) pair: a reranker's logits. */

@@ -86,24 +86,31 @@ export function splitSentences(passage: string): string[] {
 }
 
 /**
- * Inverse-cloze pairs: for each passage of two or more sentences, one sentence (drawn by a seeded
- * generator, so a run is reproducible) as the anchor and the passage without it as the positive.
- * Passages of one sentence give no pair.
+ * Inverse-cloze pairs: for each passage of two or more sentences, one sentence as the anchor, the
+ * passage without it as the positive, and another passage as it is as the negative (a corpus holds
+ * whole passages, so the model must also learn to rank its positive above those). The sentence and
+ * the negative are drawn by a generator seeded by `seed` and `epoch`, so a run is reproducible and
+ * each epoch can take other sentences out. Passages of one sentence
+ * give no pair (they can still be another pair's negative).
  */
-export function inverseClozePairs(passages: string[], seed: number): TextPair[] {
-  const rng = new Rng(seed, 7);
+export function inverseClozePairs(passages: string[], seed: number, epoch = 0): TextPair[] {
+  // Streams from 1000 up are the inverse cloze task's, one an epoch.
+  const rng = new Rng(seed, 1000 + epoch);
   const pairs: TextPair[] = [];
-  for (const passage of passages) {
+  passages.forEach((passage, p) => {
     const sentences = splitSentences(passage);
-    if (sentences.length < 2) continue;
+    if (sentences.length < 2) return;
     const pick = rng.int(sentences.length);
+    // Any passage but this one (there are at least two when this one has a pair to make).
+    const other =
+      passages.length > 1 ? (p + 1 + rng.int(passages.length - 1)) % passages.length : p;
     pairs.push({
       anchor: sentences[pick],
       positive: sentences.filter((_, i) => i !== pick).join(" "),
-      negative: null,
+      negative: other === p ? null : passages[other],
       score: null,
     });
-  }
+  });
   if (pairs.length === 0) {
     throw new UserError(
       "no passage has two sentences or more: --pairs-from ict needs passages (one a line) of several sentences",

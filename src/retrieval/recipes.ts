@@ -8,8 +8,8 @@ import { UserError } from "../errors.js";
 import { loadConfig } from "../io/config.js";
 import { Checkpoint } from "../io/safetensors.js";
 import { createModel, saveModel } from "../models/index.js";
+import type { Pooling } from "../models/pooling.js";
 import { loadForTask, modelPooling } from "../pipelines/load.js";
-import type { Pooling } from "../pipelines/pooling.js";
 import type { Backend } from "../tensor/backend.js";
 import { loadTokenizer } from "../tokenizer/index.js";
 import type { LoadedCheckpoint } from "../train/checkpoint.js";
@@ -41,7 +41,11 @@ const INFERENCE_BATCH = 64;
 export interface RetrievalRun {
   modelDir: string;
   backend: Backend;
-  pairs: TextPair[];
+  /**
+   * Epoch `epoch`'s training pairs: the same every epoch, or drawn afresh (inverse-cloze pairs);
+   * as many every epoch.
+   */
+  pairs(epoch: number): TextPair[];
   /** Held-out pairs scored at every evaluation (retrieval metrics); null: keep the last model. */
   evalPairs: TextPair[] | null;
   batchSize: number;
@@ -102,28 +106,36 @@ export function trainEmbeddingModel(run: RetrievalRun, recipe: EmbeddingRecipe):
   const tokenizer = loadTokenizer(run.modelDir);
   const pooling = recipe.pooling ?? modelPooling(run.modelDir);
   const dims = matryoshkaDims(recipe.matryoshkaDims, config.hiddenSize);
-  const loss = embeddingLoss(run.pairs);
+  const firstPairs = run.pairs(0);
+  const loss = embeddingLoss(firstPairs);
   if (loss === "multiple-negatives-ranking" && run.batchSize < 2) {
     throw new UserError("in-batch negatives need --batch-size 2 or more");
   }
   const encode = (text: string) =>
     tokenizer.encode(text, null, { maxLength: run.maxLength, truncation: true });
-  const pairs = run.pairs.map((pair) => ({
-    anchor: encode(pair.anchor),
-    positive: encode(pair.positive),
-    negative: pair.negative === null ? null : encode(pair.negative),
-    score: pair.score,
-  }));
+  const encodePairs = (pairs: TextPair[]) =>
+    pairs.map((pair) => ({
+      anchor: encode(pair.anchor),
+      positive: encode(pair.positive),
+      negative: pair.negative === null ? null : encode(pair.negative),
+      score: pair.score,
+    }));
+  // The loop asks for an epoch's batches once (and again on resume): encode the current epoch only.
+  let current = { epoch: 0, pairs: encodePairs(firstPairs) };
+  const pairsForEpoch = (epoch: number) => {
+    if (current.epoch !== epoch) current = { epoch, pairs: encodePairs(run.pairs(epoch)) };
+    return current.pairs;
+  };
   const embed: Embed = (texts) =>
     embedTexts(model, tokenizer, texts, pooling, run.maxLength, INFERENCE_BATCH);
   const evalPairs = run.evalPairs;
   run.reporter.message(
-    `sentence embedding of ${run.modelDir} on ${run.backend.name} (${run.backend.threads} threads): ${pairs.length} pairs, ${loss} loss, ${pooling} pooling, dims ${dims.join(",")}${evalPairs ? `, ${evalPairs.length} pairs for evaluation` : ""}`,
+    `sentence embedding of ${run.modelDir} on ${run.backend.name} (${run.backend.threads} threads): ${firstPairs.length} pairs, ${loss} loss, ${pooling} pooling, dims ${dims.join(",")}${evalPairs ? `, ${evalPairs.length} pairs for evaluation` : ""}`,
   );
   return trainSentenceEmbedding(
     {
       model,
-      pairs,
+      pairsForEpoch,
       padId: tokenizer.padTokenId,
       evaluate: evalPairs ? () => pairRetrievalMetrics(embed, evalPairs) : null,
       writeFolder(dir) {
@@ -137,6 +149,7 @@ export function trainEmbeddingModel(run: RetrievalRun, recipe: EmbeddingRecipe):
       reporter: run.reporter,
     },
     {
+      task: "sentence-embedding",
       pooling,
       loss,
       scale: recipe.scale,
@@ -182,11 +195,13 @@ export async function trainRerankerModel(
   run: RetrievalRun,
   recipe: RerankerRecipe,
 ): Promise<LoopResult> {
-  const scored = run.pairs.every((pair) => pair.score !== null);
+  // Mining is costly: a reranker trains on the first epoch's pairs, every epoch.
+  const pairs = run.pairs(0);
+  const scored = pairs.every((pair) => pair.score !== null);
   const labelled = scored
-    ? labelledPairs(run.pairs)
-    : await negativesFor(run.pairs, recipe, run).then((negatives) =>
-        pairsWithNegatives(run.pairs, (i) => negatives[i]),
+    ? labelledPairs(pairs)
+    : await negativesFor(pairs, recipe, run).then((negatives) =>
+        pairsWithNegatives(pairs, (i) => negatives[i]),
       );
   const tokenizer = loadTokenizer(run.modelDir);
   const prepared = prepareModel(

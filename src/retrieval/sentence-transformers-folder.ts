@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import type { Pooling } from "../pipelines/pooling.js";
+import type { Pooling } from "../models/pooling.js";
 
 export interface SentenceTransformerLayout {
   pooling: Pooling;

@@ -10,9 +10,10 @@
 // Inputs are checked here, before any work: their number (422), their length in tokens (422
 // unless truncation is asked for). Lists are answered as streamed JSON, one output at a time.
 
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../io/json-depth.js";
 import { normalizeL2 } from "../pipelines/math.js";
 import { rankTexts } from "../pipelines/text-ranking.js";
 import type { Tokenizer } from "../tokenizer/index.js";
@@ -34,15 +35,24 @@ type Body = Record<string, unknown>;
 
 export function registerRoutes(server: InferenceServer): void {
   const app = server.app;
-  // Every body is JSON whatever its Content-Type says (curl -d sends a form type).
+  // Every body is JSON whatever its Content-Type says (curl -d sends a form type), and no deeper
+  // than MAX_JSON_DEPTH: every route's checks and token counts walk it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, text, done) => {
+    let body: unknown;
     try {
-      done(null, text === "" ? undefined : JSON.parse(text as string));
+      body = text === "" ? undefined : JSON.parse(text as string);
     } catch (error) {
       const message = `the body must be JSON, ${BODY_EXAMPLE}: ${(error as Error).message}`;
       done(new HttpError(400, message, "Validation"), undefined);
+      return;
     }
+    if (exceedsJsonDepth(body)) {
+      const message = `the body nests arrays and objects more than ${MAX_JSON_DEPTH} deep: send ${BODY_EXAMPLE} with texts, or lists of texts`;
+      done(new HttpError(422, message, "Validation"), undefined);
+      return;
+    }
+    done(null, body);
   });
 
   const route = (
@@ -398,7 +408,7 @@ function info(server: InferenceServer): unknown {
       : first.pooling;
   const limits = server.limits;
   return {
-    model_id: first.modelDir,
+    model_id: modelName(first.modelDir),
     model_dtype: first.dtype,
     model_type: classifier
       ? { classifier: { id2label: classifier.config.id2label } }
@@ -417,9 +427,20 @@ function info(server: InferenceServer): unknown {
 
 /** The model folder served, or one per task when they differ. */
 function modelsOf(server: InferenceServer): string | Record<string, string> {
-  const dirs = Object.fromEntries([...server.tasks].map(([task, s]) => [task, s.modelDir]));
+  const dirs = Object.fromEntries(
+    [...server.tasks].map(([task, s]) => [task, modelName(s.modelDir)]),
+  );
   const distinct = new Set(Object.values(dirs));
   return distinct.size === 1 ? [...distinct][0] : dirs;
+}
+
+/**
+ * How the open routes name a model: its Hub id for a snapshot in the Hub cache, else its folder's
+ * name. The full path would tell any client where the server's files are.
+ */
+function modelName(dir: string): string {
+  const hub = /[\\/]models--([^\\/]+)[\\/]snapshots[\\/]/.exec(dir);
+  return hub ? hub[1].replace("--", "/") : basename(resolve(dir));
 }
 
 /**

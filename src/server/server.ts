@@ -6,15 +6,16 @@
 // large, 422 too many inputs or an input too long, 429 too many concurrent requests (with
 // Retry-After), 408 headers or body too slow, 503 past the per-request deadline.
 
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Server } from "node:http";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { UserError } from "../errors.js";
 import { loadConfig, type ModelConfig } from "../io/config.js";
+import type { Pooling } from "../models/pooling.js";
 import { modelPooling } from "../pipelines/load.js";
-import type { Pooling } from "../pipelines/pooling.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { Batcher, type BatchInput } from "./batcher.js";
-import { listen } from "./listen.js";
+import { limitedServer, listen } from "./listen.js";
 import { Metrics } from "./metrics.js";
 import { BatchError, type ModelSpec, ModelWorker } from "./model-worker.js";
 import { registerRoutes } from "./routes.js";
@@ -51,6 +52,16 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestDeadlineMs: 60_000,
   shutdownTimeoutMs: 10_000,
 };
+
+/** The answer to a request that a shutdown will not serve: the client retries elsewhere. */
+function shuttingDown(): HttpError {
+  return new HttpError(503, "the server is shutting down: retry the request", "Unhealthy", {
+    "Retry-After": "1",
+  });
+}
+
+/** After the shutdown deadline, the time the 503 answers get to go out before connections are cut. */
+const SHUTDOWN_ANSWER_MS = 1000;
 
 export interface ServerOptions {
   /** The models served, each in its own worker thread, with the tasks run on it. */
@@ -93,6 +104,8 @@ export class InferenceServer {
   readonly metrics = new Metrics();
   private readonly log: (line: string) => void;
   private inFlight = 0;
+  /** The requests waiting for or running inference: a shutdown answers them if they outlast it. */
+  private readonly running = new Set<AbortController>();
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -104,18 +117,15 @@ export class InferenceServer {
     const limits = this.limits;
     this.app = Fastify({
       bodyLimit: limits.maxBodyBytes,
-      // Node's own timeouts answer 408; it checks them every connectionsCheckingInterval.
-      serverFactory: (handler) =>
-        createHttpServer(
-          {
-            headersTimeout: limits.headersTimeoutMs,
-            requestTimeout: limits.bodyTimeoutMs,
-            connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 2),
-          },
-          handler,
-        ),
+      // Node's own timeouts answer 408. A request may wait silently for its answer up to the
+      // deadline after it arrived; a connection silent longer than that is a stalled client.
+      serverFactory: limitedServer({
+        ...limits,
+        idleTimeoutMs: limits.headersTimeoutMs + limits.bodyTimeoutMs + limits.requestDeadlineMs,
+      }),
       forceCloseConnections: "idle",
-      return503OnClosing: true,
+      // The onRequest hook answers 503 with Retry-After instead.
+      return503OnClosing: false,
     });
     this.hooks(options.apiKey);
   }
@@ -183,23 +193,29 @@ export class InferenceServer {
   }
 
   /**
-   * Stops accepting, gives the requests in progress `shutdownTimeoutMs` to finish, then cuts
-   * what is left (queued work is dropped) and stops the workers.
+   * Stops accepting, gives the requests in progress `shutdownTimeoutMs` to finish, then answers
+   * those still waiting or running 503 with Retry-After (their clients retry elsewhere rather
+   * than see a reset), cuts the connections still open a moment later (clients stalled
+   * mid-request), and stops the workers.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const timer = setTimeout(
-        () => this.app.server.closeAllConnections(),
-        this.limits.shutdownTimeoutMs,
-      );
+      let cut: NodeJS.Timeout | undefined;
+      const deadline = setTimeout(() => {
+        for (const controller of this.running) controller.abort(shuttingDown());
+        for (const served of this.tasks.values()) served.batcher.close(shuttingDown());
+        cut = setTimeout(() => this.app.server.closeAllConnections(), SHUTDOWN_ANSWER_MS);
+      }, this.limits.shutdownTimeoutMs);
       try {
+        // Accept the connections already waiting in the listen backlog first: closing the
+        // listening socket resets them, and accepted they are answered 503 with Retry-After.
+        await new Promise((resolve) => setImmediate(resolve));
         await this.app.close();
       } finally {
-        clearTimeout(timer);
-        // Connections still open hold no request in progress: a client stalled mid-request.
+        clearTimeout(deadline);
+        clearTimeout(cut);
         this.app.server.closeAllConnections();
-        const stopping = new HttpError(503, "the server is shutting down", "Unhealthy");
-        for (const served of this.tasks.values()) served.batcher.close(stopping);
+        for (const served of this.tasks.values()) served.batcher.close(shuttingDown());
         await Promise.all(this.workers.map((worker) => worker.stop()));
       }
     })();
@@ -234,6 +250,7 @@ export class InferenceServer {
         controller.abort(new HttpError(499, "client left", "Aborted"));
     };
     reply.raw.once("close", left);
+    this.running.add(controller);
     try {
       return await served.batcher.submit(inputs, parameters, controller.signal);
     } catch (error) {
@@ -244,6 +261,7 @@ export class InferenceServer {
       }
       throw error;
     } finally {
+      this.running.delete(controller);
       clearTimeout(deadline);
       reply.raw.off("close", left);
     }
@@ -253,9 +271,11 @@ export class InferenceServer {
     const app = this.app;
     app.addHook("onRequest", async (request, reply) => {
       (request as { started?: number }).started = performance.now();
+      // A request that arrives on a kept-alive connection while closing.
+      if (this.closing) throw shuttingDown();
       const path = request.url.split("?")[0];
       if (apiKey !== undefined && path !== "/health") {
-        if (request.headers.authorization !== `Bearer ${apiKey}`) {
+        if (!sameSecret(request.headers.authorization ?? "", `Bearer ${apiKey}`)) {
           throw new HttpError(
             401,
             "send the server's API key as Authorization: Bearer KEY",
@@ -357,4 +377,14 @@ export class InferenceServer {
     const tasks = [...this.tasks.keys()].map((task) => `POST /${task}`).join(", ");
     return `this server answers ${tasks}, POST /embed, /embed_sparse, /similarity, /predict, /rerank, /tokenize, /decode, /v1/embeddings, GET /health, /info, /metrics`;
   }
+}
+
+/**
+ * Compares a client's credentials with the expected ones in a time that does not depend on where
+ * they differ (nor, the digests being of equal length, on their lengths): `!==` stops at the first
+ * different character, which a client can time to guess the key a character at a time.
+ */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -3,11 +3,12 @@
 // that cross-origin isolate the page (so WebAssembly threads get shared memory). Files carry an
 // ETag, so the page's Cache API revalidates a model (304) instead of downloading it again.
 
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { extname, join, resolve, sep } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { UserError } from "../errors.js";
-import { listen } from "./listen.js";
+import { type ConnectionLimits, limitedServer, listen } from "./listen.js";
+import { DEFAULT_LIMITS } from "./server.js";
 
 /** The files of a model folder the page reads. */
 export const SERVED_MODEL_FILES = [
@@ -42,26 +43,74 @@ export interface ServedModel {
   dir: string;
 }
 
+export interface WebLimits extends ConnectionLimits {
+  /** On close(): time the downloads in progress get before their connections are cut. */
+  shutdownTimeoutMs: number;
+}
+
+/** As `distilbert serve`'s (DEFAULT_LIMITS); a stalled download is idle for idleTimeoutMs. */
+export const DEFAULT_WEB_LIMITS: WebLimits = {
+  headersTimeoutMs: DEFAULT_LIMITS.headersTimeoutMs,
+  bodyTimeoutMs: DEFAULT_LIMITS.bodyTimeoutMs,
+  idleTimeoutMs: 30_000,
+  shutdownTimeoutMs: DEFAULT_LIMITS.shutdownTimeoutMs,
+};
+
 /** `path` inside `root`, or null when it would leave it (.., absolute parts). */
 function inside(root: string, path: string): string | null {
   const full = resolve(root, `.${sep}${path}`);
   return full.startsWith(resolve(root) + sep) ? full : null;
 }
 
+/**
+ * The real paths a served folder's files may resolve to: the folder, and for a snapshot in the
+ * Hub cache (whose files are links to ../../blobs/HASH) its repository's blobs.
+ */
+function allowedRoots(dir: string): string[] {
+  const roots = [realpathSync(dir)];
+  const blobs = resolve(dir, "..", "..", "blobs");
+  if (/[\\/]snapshots[\\/][^\\/]+[\\/]?$/.test(resolve(dir)) && existsSync(blobs)) {
+    roots.push(realpathSync(blobs));
+  }
+  return roots;
+}
+
+/**
+ * `path` with its links resolved when that is a file inside one of `roots` (real paths); null
+ * otherwise: a link in a model folder must not serve any file of the machine.
+ */
+function fileInside(path: string, roots: string[]): string | null {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return null;
+  }
+  const within = roots.some((root) => real.startsWith(root + sep));
+  return within && statSync(real).isFile() ? real : null;
+}
+
 export class WebServer {
   private readonly app: FastifyInstance;
-  private readonly extra: Map<string, string>;
+  private readonly extra: Map<string, { dir: string; roots: string[] }>;
+  private readonly rootReal: string;
+  private readonly limits: WebLimits;
 
   /** `root` is the built app (dist/web); `models` are served before its own, under their names. */
   constructor(
     private readonly root: string,
     models: ServedModel[],
+    limits: Partial<WebLimits> = {},
   ) {
     if (!existsSync(join(root, "index.html"))) {
       throw new UserError(`the web app is not built in ${root}: run npm run build`);
     }
-    this.extra = new Map(models.map((model) => [model.name, model.dir]));
-    this.app = Fastify({ logger: false });
+    this.rootReal = realpathSync(root);
+    this.extra = new Map(
+      models.map((model) => [model.name, { dir: model.dir, roots: allowedRoots(model.dir) }]),
+    );
+    this.limits = { ...DEFAULT_WEB_LIMITS, ...limits };
+    this.app = Fastify({ logger: false, serverFactory: limitedServer(this.limits) });
     this.app.addHook("onSend", async (_request, reply) => {
       reply.headers(ISOLATION_HEADERS);
     });
@@ -85,22 +134,22 @@ export class WebServer {
     });
   }
 
-  /** The file a URL path names, or null. */
+  /** The file a URL path names (its real path), or null. */
   private fileFor(path: string): string | null {
-    if (path === "/") return join(this.root, "index.html");
+    if (path === "/") return fileInside(join(this.root, "index.html"), [this.rootReal]);
     const model = /^\/models\/([^/]+)\/([^/]+)$/.exec(path);
-    if (model && this.extra.has(model[1])) {
+    const served = model && this.extra.get(model[1]);
+    if (model && served) {
       if (!SERVED_MODEL_FILES.includes(model[2])) return null;
-      return join(this.extra.get(model[1]) as string, model[2]);
+      return fileInside(join(served.dir, model[2]), served.roots);
     }
-    return inside(this.root, path.slice(1));
+    const file = inside(this.root, path.slice(1));
+    return file && fileInside(file, [this.rootReal]);
   }
 
   private sendFile(reply: FastifyReply, ifNoneMatch: string | undefined, path: string | null) {
-    const stats = path && existsSync(path) ? statSync(path) : null;
-    if (!path || !stats?.isFile()) {
-      return reply.code(404).type("text/plain").send("not found");
-    }
+    if (!path) return reply.code(404).type("text/plain").send("not found");
+    const stats = statSync(path);
     const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
     reply.header("ETag", etag).header("Cache-Control", "no-cache");
     if (ifNoneMatch === etag) return reply.code(304).send();
@@ -115,7 +164,16 @@ export class WebServer {
     return `http://${await listen(this.app, port, host)}/`;
   }
 
-  close(): Promise<void> {
-    return this.app.close();
+  /** Stops accepting; downloads in progress get shutdownTimeoutMs, then their connections are cut. */
+  async close(): Promise<void> {
+    const cut = setTimeout(
+      () => this.app.server.closeAllConnections(),
+      this.limits.shutdownTimeoutMs,
+    );
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(cut);
+    }
   }
 }

@@ -3,19 +3,14 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { readTextFile } from "../io/text-file.js";
 import { tokenizerFromFiles } from "./folder.js";
 import { specToConfigText, specToJSON, specToVocabText } from "./spec.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 function readIfPresent(path: string): string | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
-  }
+  return existsSync(path) ? readTextFile(path) : undefined;
 }
 
 /** tokenizer.json if the folder has one, else vocab.txt (+ tokenizer_config.json if present). */

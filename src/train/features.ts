@@ -1,6 +1,7 @@
 // Turning data rows into model features for each task: token ids, token types and the labels the
 // head takes, as Hugging Face's example scripts prepare them (run_glue, run_ner, run_qa, run_swag).
 
+import { UserError } from "../errors.js";
 import { IGNORE_INDEX } from "../models/losses.js";
 import type { Encoding, Tokenizer } from "../tokenizer/index.js";
 import { type DataFile, type Row, rowError } from "./data-format.js";
@@ -102,6 +103,19 @@ function sequence(encoding: Encoding): Sequence {
   return { ids: encoding.ids, typeIds: encoding.tokenTypeIds };
 }
 
+/**
+ * A label from the data: a name (a non-empty string) or a number. Anything else (null, "", a list)
+ * is refused with its file and line rather than becoming a class.
+ */
+function labelValue(file: DataFile, row: Row, value: unknown, name: string): string | number {
+  if ((typeof value === "string" && value.trim() !== "") || Number.isFinite(value)) {
+    return value as string | number;
+  }
+  const what =
+    value === "" ? "is empty" : `must be a label name or id, got ${JSON.stringify(value)}`;
+  throw rowError(file, row, `the label in '${name}' ${what}: give every row its label`);
+}
+
 /** The label set the training file implies (see labelSetFor), or null for tasks without one. */
 export function trainingLabelSet(
   file: DataFile,
@@ -110,18 +124,37 @@ export function trainingLabelSet(
   modelNames: string[],
   givenNames: string[] | null,
 ): LabelSet | null {
+  const name = fields.label;
   if (task === "text-classification") {
     return labelSetFor(
-      file.rows.map((row) => field(file, row, fields.label)),
+      file.rows.map((row) => labelValue(file, row, field(file, row, name), name)),
       modelNames,
       givenNames,
     );
   }
   if (task === "token-classification") {
-    const values = file.rows.flatMap((row) => arrayField(file, row, fields.label));
+    const values = file.rows.flatMap((row) =>
+      arrayField(file, row, name).map((value) => labelValue(file, row, value, name)),
+    );
     return labelSetFor(values, modelNames, givenNames);
   }
   return null;
+}
+
+/**
+ * Refuses a classification training file whose rows all have one label: a model cannot learn to
+ * tell classes apart from it (most often the label field is the wrong one, or the file is sorted
+ * and was cut).
+ */
+export function requireSeveralLabels(file: DataFile, task: TaskKind, fields: Fields): void {
+  if (task !== "text-classification") return;
+  const first = file.rows[0];
+  const label = String(field(file, first, fields.label));
+  if (file.rows.every((row) => String(field(file, row, fields.label)) === label)) {
+    throw new UserError(
+      `${file.path}: every row has the label ${JSON.stringify(label)} in '${fields.label}'; classification needs examples of at least two labels (is --label-field the right field?)`,
+    );
+  }
 }
 
 /**

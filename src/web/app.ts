@@ -3,6 +3,7 @@
 // stays responsive while a model trains.
 
 import uPlot from "uplot";
+import { decodeUtf8 } from "../io/utf8.js";
 import type { Answer } from "../pipelines/answer-spans.js";
 import type { LabelScore } from "../pipelines/classification.js";
 import type { EntityGroup } from "../pipelines/entities.js";
@@ -439,7 +440,12 @@ function download(client: WorkerClient, panel: Panel, dtype: "float32" | "int8")
 /** The file chosen in `input`, or else the sample the link points at. */
 async function readChosen(input: HTMLInputElement, sample: HTMLAnchorElement) {
   const file = input.files?.[0];
-  if (file) return { name: file.name, text: await file.text() };
+  if (file) {
+    return {
+      name: file.name,
+      text: decodeUtf8(new Uint8Array(await file.arrayBuffer()), file.name),
+    };
+  }
   const response = await fetch(sample.href);
   if (!response.ok) throw new Error(`cannot fetch ${sample.href}: HTTP ${response.status}`);
   return {

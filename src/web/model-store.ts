@@ -12,6 +12,7 @@ import {
   type ModelFiles,
 } from "../io/model-files.js";
 import type { Checkpoint } from "../io/safetensors-format.js";
+import { decodeUtf8 } from "../io/utf8.js";
 import { headOfConfig } from "../models/create.js";
 import type { Task, TaskPipelines } from "../pipelines/tasks.js";
 import type { Backend } from "../tensor/backend.js";
@@ -111,7 +112,8 @@ export class ModelStore {
     this.added += 1;
     const id = `${kind}:${this.added}`;
     const contents = folder["config.json"];
-    const text = typeof contents === "string" ? contents : new TextDecoder().decode(contents);
+    const text =
+      typeof contents === "string" ? contents : decodeUtf8(contents, `${name}/config.json`);
     const config = parseConfigText(text, `${name}/config.json`);
     const entry: Entry = {
       info: describe(id, name, config),

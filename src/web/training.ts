@@ -29,7 +29,7 @@ import {
 } from "../models/folder-format.js";
 import { Rng } from "../models/rng.js";
 import { type DataFile, parseDataFile } from "../train/data-format.js";
-import { encodeDataset, trainingLabelSet } from "../train/features.js";
+import { encodeDataset, requireSeveralLabels, trainingLabelSet } from "../train/features.js";
 import { labelNames } from "../train/labels.js";
 import { memoryStore } from "../train/memory-store.js";
 import type { Reporter } from "../train/reporter.js";
@@ -78,6 +78,7 @@ export async function fineTune(
   const task = "text-classification";
   const taskFields = { text: fields.text, pair: null, label: fields.label };
   const labels = trainingLabelSet(data, task, taskFields, labelNames(source.config), null);
+  requireSeveralLabels(data, task, taskFields);
   const encode = { task, fields: taskFields, maxLength: settings.maxLength, labels } as const;
   const trainData = encodeDataset(trainFile, source.tokenizer, encode);
   const evalData =

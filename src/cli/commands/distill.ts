@@ -31,9 +31,11 @@ import {
   backendFrom,
   checkOutDir,
   intList,
+  maxLengthFor,
   nonNegative,
   positiveInt,
   required,
+  tokensOption,
 } from "../options.js";
 
 const help = `distilbert distill --teacher DIR --corpus FILE (--layers N | --student DIR) --out DIR
@@ -204,7 +206,7 @@ async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS });
   const teacherDir = required("distill", "teacher", values.teacher);
   const outDir = required("distill", "out", values.out);
-  checkOutDir(outDir, [teacherDir, values.student, values.corpus, values.train], values);
+  checkOutDir(outDir, [teacherDir, values.student, values.corpus, values.train], values, true);
   const steps = positiveInt("steps", values.steps);
   const timeBudget =
     values["time-budget"] === undefined
@@ -252,7 +254,11 @@ async function run(args: string[]): Promise<number> {
     );
   }
   const tokenizer = loadTokenizer(teacherDir);
-  const seqLen = positiveInt("seq-len", values["seq-len"]) ?? 128;
+  const positions = Math.min(
+    teacherConfig.maxPositionEmbeddings,
+    student.config.maxPositionEmbeddings,
+  );
+  const seqLen = tokensOption("seq-len", values["seq-len"], positions) ?? Math.min(128, positions);
   const started = performance.now();
   const rows = packCorpus(readCorpusLines(corpus), tokenizer, seqLen);
   const smoothing = nonNegative("mlm-smoothing", values["mlm-smoothing"], 0.7);
@@ -352,7 +358,7 @@ async function distillTextClassifier(values: Values, context: TaskContext): Prom
       pair: null,
       label: values["label-field"] ?? "label",
     },
-    maxLength: positiveInt("max-length", values["max-length"]) ?? 128,
+    maxLength: maxLengthFor(values["max-length"], teacherConfig.maxPositionEmbeddings),
     labels,
   } as const;
   const trainData = encodeDataset(readDataFile(trainPath), tokenizer, settings);

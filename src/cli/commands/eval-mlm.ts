@@ -9,7 +9,14 @@ import { Checkpoint, SafetensorsFile } from "../../io/safetensors.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
 import { readCorpusLines } from "../../train/data.js";
 import type { Command } from "../commands.js";
-import { backendFrom, dtypeChoice, dtypeHelp, positiveInt, required } from "../options.js";
+import {
+  backendFrom,
+  dtypeChoice,
+  dtypeHelp,
+  positiveInt,
+  required,
+  tokensOption,
+} from "../options.js";
 
 const help = `distilbert eval-mlm --model DIR (--corpus FILE | --inputs FILE) [options]
 
@@ -102,7 +109,9 @@ export const evalMlm: Command = {
     let data: MaskedRows;
     if (values.corpus) {
       const tokenizer = loadTokenizer(modelDir);
-      const seqLen = positiveInt("seq-len", values["seq-len"]) ?? 128;
+      const positions = model.config.maxPositionEmbeddings;
+      const seqLen =
+        tokensOption("seq-len", values["seq-len"], positions) ?? Math.min(128, positions);
       data = corpusForEvaluation(
         readCorpusLines(values.corpus),
         tokenizer,

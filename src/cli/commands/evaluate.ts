@@ -10,6 +10,7 @@ import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { Checkpoint } from "../../io/safetensors.js";
 import { loadModel } from "../../models/index.js";
+import { requireHead } from "../../pipelines/tasks.js";
 import { DEFAULT_RERANK_DEPTH, evaluateRetrieval } from "../../retrieval/evaluate.js";
 import { RETRIEVAL_METRICS } from "../../retrieval/metrics.js";
 import { loadTokenizer } from "../../tokenizer/index.js";
@@ -219,6 +220,7 @@ async function run(args: string[]): Promise<number> {
     const model = RowMaskedLM.create(config, Checkpoint.open(modelDir), backend, modelDir, dtype);
     metrics = maskedLmMetrics(model, rows, batchSize);
   } else {
+    requireHead(TASKS[task].head, task, config, modelDir);
     const file = readDataFile(dataPath);
     const fields = taskFields(task, values);
     const modelNames = labelNames(config);

@@ -67,7 +67,7 @@ export const exportCommand: Command = {
     if (values.quantize !== undefined && values.quantize !== "int8") {
       throw new UserError(`--quantize must be int8, got '${values.quantize}'`);
     }
-    checkOutDir(outDir, [modelDir], values);
+    checkOutDir(outDir, [modelDir], values, false);
     const result = exportOnnx(modelDir, outDir, {
       quantize: values.quantize as "int8" | undefined,
       opset: positiveInt("opset", values.opset) ?? undefined,

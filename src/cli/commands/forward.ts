@@ -14,7 +14,7 @@ import type {
 } from "../../models/types.js";
 import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { dtypeChoice, dtypeHelp } from "../options.js";
+import { checkOutFile, dtypeChoice, dtypeHelp } from "../options.js";
 
 const help = `distilbert forward --model DIR --inputs IN.safetensors --out OUT.safetensors [options]
 
@@ -178,6 +178,7 @@ async function run(args: string[]): Promise<number> {
   if (head !== undefined && !HEAD_KINDS.includes(head)) {
     throw new UserError(`--head must be one of ${HEAD_KINDS.join(", ")}, got '${head}'`);
   }
+  checkOutFile("out", values.out as string, [values.model as string, values.inputs as string]);
   const file = SafetensorsFile.open(values.inputs as string);
   const backend = await createBackend(backendName);
   const dtype = dtypeChoice(values.dtype);

@@ -51,7 +51,7 @@ export const initStudentCommand: Command = {
     });
     const teacherDir = required("init-student", "teacher", values.teacher);
     const outDir = required("init-student", "out", values.out);
-    checkOutDir(outDir, [teacherDir], values);
+    checkOutDir(outDir, [teacherDir], values, false);
     const teacherLayers = intList("teacher-layers", values["teacher-layers"]);
     const layers =
       positiveInt("layers", values.layers) ??

@@ -1,15 +1,13 @@
 // `distilbert quantize`: a model folder with int8 weights, about a quarter of its float size.
 
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { weightBytes } from "../../distill/compare.js";
-import { UserError } from "../../errors.js";
 import { loadConfig } from "../../io/config.js";
 import { loadModel, saveModel } from "../../models/index.js";
 import type { Command } from "../commands.js";
-import { required } from "../options.js";
+import { checkOutDir, required } from "../options.js";
 
-const help = `distilbert quantize --model IN --out OUT [--json]
+const help = `distilbert quantize --model IN --out OUT [--overwrite] [--json]
 
 Writes OUT, a copy of the model folder IN whose Linear weights (every layer of every head) and word
 embeddings are int8, one scale per output row (per token for the embeddings), symmetric. At run
@@ -21,7 +19,8 @@ read as int8 without further options. Accuracy and speed: see README, "Int8".
 
 Options:
   --model IN   a float model folder (config.json + model.safetensors)
-  --out OUT    where to write the quantized folder (not IN itself)
+  --out OUT    where to write the quantized folder (new or empty, not IN itself)
+  --overwrite  write into a non-empty --out
   --json       print {"out", "float_bytes", "int8_bytes"} as JSON
 
 Example:
@@ -37,16 +36,13 @@ export const quantize: Command = {
       options: {
         model: { type: "string" },
         out: { type: "string" },
+        overwrite: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
       },
     });
     const modelDir = required("quantize", "model", values.model);
     const outDir = required("quantize", "out", values.out);
-    if (resolve(modelDir) === resolve(outDir)) {
-      throw new UserError(
-        "quantize --out must be another folder than --model: the float weights would be replaced",
-      );
-    }
+    checkOutDir(outDir, [modelDir], values, false);
     const model = loadModel(modelDir, { dtype: "int8" });
     saveModel(model, loadConfig(modelDir), outDir, { tokenizerFrom: modelDir });
     const floatBytes = weightBytes(modelDir);

@@ -8,7 +8,7 @@ import { runQueued } from "../../queue/run.js";
 import { runWorker } from "../../queue/worker.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
-import { backendChoice, dtypeChoice, positiveInt, required } from "../options.js";
+import { backendChoice, checkOutFile, dtypeChoice, positiveInt, required } from "../options.js";
 import { parseOptions } from "../predict-function.js";
 import { nextSignal } from "../signals.js";
 
@@ -122,14 +122,17 @@ export const queue: Command = {
       );
       return 0;
     }
+    const input = required("queue run", "input", values.input);
+    const output = required("queue run", "output", values.output);
+    checkOutFile("output", output, [input]);
     const summary = await runQueued({
       redis,
       queue: queueName,
       task: required("queue run", "task", values.task),
       model: values.model ?? null,
       options: parseOptions(values.options),
-      input: required("queue run", "input", values.input),
-      output: required("queue run", "output", values.output),
+      input,
+      output,
       chunk: positiveInt("chunk", values.chunk) ?? 100,
       progress: progressBar(),
       log,

@@ -67,7 +67,7 @@ key, 404 unknown route, 405 wrong method, 408 a client too slow to send its requ
 too large, 422 too many inputs or an input too long (send "truncate": true), 429 too many
 requests at once (Retry-After), 503 past the deadline, 500 a bug (logged here). A client that
 disconnects has its queued work dropped. SIGTERM or Ctrl-C stops accepting, gives the requests
-in progress --shutdown-timeout, then exits.
+in progress --shutdown-timeout, answers those left 503 (Retry-After), then exits.
 
 TASK is one of: ${PIPELINE_TASKS.slice(0, 5).join(", ")},
 ${PIPELINE_TASKS.slice(5, 9).join(", ")},

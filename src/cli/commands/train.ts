@@ -22,17 +22,26 @@ import {
   trainEmbeddingModel,
   trainRerankerModel,
 } from "../../retrieval/recipes.js";
+import { DEFAULT_SETFIT_ITERATIONS } from "../../setfit/pairs.js";
+import { type LabelledTexts, SETFIT_METRICS, trainSetFit } from "../../setfit/recipe.js";
 import type { Backend } from "../../tensor/backend.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
-import { loadTokenizer } from "../../tokenizer/index.js";
+import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.js";
 import {
   type LoadedCheckpoint,
   readCheckpoint,
   resolveCheckpoint,
 } from "../../train/checkpoint.js";
 import { readCorpusLines, readDataFile } from "../../train/data.js";
-import { encodeDataset, trainingLabelSet } from "../../train/features.js";
-import { labelNames } from "../../train/labels.js";
+import type { DataFile } from "../../train/data-format.js";
+import {
+  type EncodeSettings,
+  encodeDataset,
+  requireSeveralLabels,
+  textField,
+  trainingLabelSet,
+} from "../../train/features.js";
+import { type LabelSet, labelNames } from "../../train/labels.js";
 import type { LoopOptions, LoopResult } from "../../train/loop.js";
 import { MASKED_LM, pretrainMaskedLm, saveMaskedLm } from "../../train/masked-lm.js";
 import { prepareModel } from "../../train/model-setup.js";
@@ -86,6 +95,17 @@ Hugging Face's sequence classification with one label) by binary cross-entropy: 
 (--score-field: 1 relevant, 0 not, or in between), or on anchor/positive pairs, each with
 --negatives negatives mined by an embedding model (--mine-negatives-with) or drawn at random.
 
+--task setfit trains a classifier from a few labelled rows (SetFit, Tunstall et al. 2022): the
+embedding model --model (e.g. one from --task sentence-embedding; its own pooling) is fine-tuned on
+pairs of rows, for each row --iterations pairs with another row of its label (target 1) and as
+many with rows of other labels (target 0), by CosineSimilarityLoss; then a logistic regression
+(scikit-learn's defaults: L2, C = 1) is fitted on the rows' normalised embeddings. The result is
+a sequence classifier that predict text-classification, evaluate, serve, quantize and export use
+as any other, its head SetFit's (pooled, normalised embedding -> logistic regression) by
+config.json's classifier_pooling, a field of ours (transformers would put its pooler there
+instead); it stays a sentence-transformers embedding model too. --eval classifies held-out rows
+with a head fitted at each evaluation.
+
 --pairs-from ict makes pairs from plain passages (a text file, one passage a line, or
 --text-field of a JSON-lines/CSV file) by the inverse cloze task: one sentence of each passage is
 the anchor, the rest of the passage its positive. Any corpus becomes training data.
@@ -111,10 +131,11 @@ Tasks and the fields they read (JSON lines, or CSV with a header row):
   sentence-embedding,   --anchor-field (anchor), --positive-field (positive), optional
   reranker              --negative-field (a hard negative) or --score-field (a gold score);
                         or --pairs-from ict
+  setfit                --text-field (text), --label-field (label): as text-classification
 
 Options:
   --model DIR            the model to start from (config.json, model.safetensors, tokenizer)
-  --task TASK            ${[...TASK_KINDS, "masked-lm", ...RETRIEVAL_TASKS].join(", ")}
+  --task TASK            ${[...TASK_KINDS, "masked-lm", ...RETRIEVAL_TASKS, "setfit"].join(", ")}
   --train FILE           training data (.jsonl, or .csv); sentence-embedding and reranker take
                          several (--train A --train B: their pairs together)
   --eval FILE            evaluation data, scored at the end of every epoch (or --eval-every)
@@ -141,7 +162,7 @@ Options:
   --early-stopping N     stop after N evaluations without a better --metric
   --metric NAME          picks the best model: accuracy (default for classification), f1,
                          f1_macro, mcc, pearson, spearman, mse, exact_match, loss
-                         (masked-lm: loss (default), accuracy, perplexity)
+                         (masked-lm: loss (default), accuracy, perplexity; setfit: no loss)
   --anchor-field NAME, --positive-field NAME, --negative-field NAME, --score-field NAME
                          sentence-embedding and reranker: see above
   --pairs-from ict       make the pairs from passages (see above)
@@ -153,6 +174,8 @@ Options:
                          --batch-size (the in-batch negatives) can be larger than what fits in
                          memory at once, for one more forward pass
   --negatives N          reranker: negatives per anchor/positive pair, default ${DEFAULT_RERANKER_RECIPE.negatives}
+  --iterations N         setfit: pairs of each row with its label (and as many with others),
+                         default ${DEFAULT_SETFIT_ITERATIONS}
   --mine-negatives-with DIR   reranker: an embedding model that picks hard negatives (the other
                          positives it ranks highest for the anchor)
   --save-every N         write a checkpoint every N steps (always at the end)
@@ -170,7 +193,10 @@ Example:
     --train data/corpus.train.txt --eval data/corpus.eval.txt --epochs 1 --out runs/sotu-mlm
   distilbert train --model models/bert-mini-sotu --task sentence-embedding \\
     --train data/tasks/sotu-party.train.jsonl --pairs-from ict --matryoshka-dims 128,64 \\
-    --epochs 1 --lr 1e-4 --out runs/sotu-embed`;
+    --epochs 1 --lr 1e-4 --out runs/sotu-embed
+  distilbert train --model models/bert-mini-sotu-embed --task setfit \\
+    --train data/fewshot/spam-8-per-class.jsonl --label-names ham,spam --iterations 20 \\
+    --epochs 1 --batch-size 16 --lr 1e-4 --out runs/spam-setfit`;
 
 const OPTIONS = {
   model: { type: "string" },
@@ -209,6 +235,7 @@ const OPTIONS = {
   "matryoshka-dims": { type: "string" },
   "mini-batch-size": { type: "string" },
   negatives: { type: "string" },
+  iterations: { type: "string" },
   "mine-negatives-with": { type: "string" },
   resume: { type: "string" },
   fp16: { type: "boolean" },
@@ -240,7 +267,7 @@ async function prepareRun(values: Values, metrics: readonly string[], defaultMet
   const modelDir = need("model", values.model);
   const outDir = need("out", values.out);
   const trainPaths = values.train ?? [];
-  checkOutDir(outDir, [modelDir, ...trainPaths, values.eval], values);
+  checkOutDir(outDir, [modelDir, ...trainPaths, values.eval], values, true);
   const schedule = (values.schedule ?? "linear") as ScheduleKind;
   if (!SCHEDULE_KINDS.includes(schedule)) {
     throw new UserError(`--schedule must be one of ${SCHEDULE_KINDS.join(", ")}`);
@@ -320,6 +347,7 @@ async function fineTune(values: Values, task: (typeof TASK_KINDS)[number]): Prom
     modelNames,
     values["label-names"] ? values["label-names"].split(",") : null,
   );
+  requireSeveralLabels(trainFile, task, fields);
   const settings = { task, fields, maxLength: run.maxLength, labels };
   const trainData = encodeDataset(trainFile, tokenizer, settings);
   const evalData = values.eval
@@ -381,10 +409,13 @@ async function pretrain(values: Values): Promise<number> {
   return 0;
 }
 
-/** The pairs of data files, or made from their passages by the inverse cloze task. */
-function readPairs(paths: string[], values: Values, seed: number): TextPair[] {
+/**
+ * The pairs of data files (the same every epoch), or made from their passages by the inverse cloze
+ * task (another sentence taken out every epoch).
+ */
+function readPairs(paths: string[], values: Values, seed: number): (epoch: number) => TextPair[] {
   if (values["pairs-from"] === undefined) {
-    return paths.flatMap((path) =>
+    const pairs = paths.flatMap((path) =>
       pairsFromFile(readDataFile(path), {
         anchor: values["anchor-field"] ?? DEFAULT_PAIR_FIELDS.anchor,
         positive: values["positive-field"] ?? DEFAULT_PAIR_FIELDS.positive,
@@ -392,6 +423,7 @@ function readPairs(paths: string[], values: Values, seed: number): TextPair[] {
         score: values["score-field"] ?? DEFAULT_PAIR_FIELDS.score,
       }),
     );
+    return () => pairs;
   }
   if (values["pairs-from"] !== "ict") {
     throw new UserError(
@@ -399,7 +431,7 @@ function readPairs(paths: string[], values: Values, seed: number): TextPair[] {
     );
   }
   const passages = paths.flatMap((path) => readCorpusLines(path, values["text-field"] ?? "text"));
-  return inverseClozePairs(passages, seed);
+  return (epoch) => inverseClozePairs(passages, seed, epoch);
 }
 
 async function retrieval(values: Values, task: RetrievalTask): Promise<number> {
@@ -408,7 +440,7 @@ async function retrieval(values: Values, task: RetrievalTask): Promise<number> {
     modelDir: run.modelDir,
     backend: run.backend,
     pairs: readPairs(run.trainPaths, values, run.loop.seed),
-    evalPairs: values.eval ? readPairs([values.eval], values, run.loop.seed) : null,
+    evalPairs: values.eval ? readPairs([values.eval], values, run.loop.seed)(0) : null,
     batchSize: run.batchSize,
     maxLength: run.maxLength,
     storage: run.dtype,
@@ -435,9 +467,64 @@ async function retrieval(values: Values, task: RetrievalTask): Promise<number> {
   return 0;
 }
 
+/** A classification file's rows as texts and label ids, read as text-classification reads them. */
+function labelledTexts(
+  file: DataFile,
+  settings: EncodeSettings,
+  tokenizer: Tokenizer,
+): LabelledTexts {
+  const dataset = encodeDataset(file, tokenizer, settings);
+  return {
+    texts: file.rows.map((row) => textField(file, row, settings.fields.text)),
+    labels: dataset.features.map((feature) => feature.label as number),
+  };
+}
+
+async function setFit(values: Values): Promise<number> {
+  const run = await prepareRun(values, SETFIT_METRICS, "accuracy");
+  const fields = taskFields("text-classification", values);
+  if (fields.pair !== null) {
+    throw new UserError("--task setfit classifies single texts: it takes no --text-pair-field");
+  }
+  const trainFile = readDataFile(run.trainPath);
+  const labels = trainingLabelSet(
+    trainFile,
+    "text-classification",
+    fields,
+    labelNames(loadConfig(run.modelDir)),
+    values["label-names"] ? values["label-names"].split(",") : null,
+  ) as LabelSet;
+  const settings: EncodeSettings = {
+    task: "text-classification",
+    fields,
+    maxLength: run.maxLength,
+    labels,
+  };
+  const tokenizer = loadTokenizer(run.modelDir);
+  if (run.resume)
+    run.reporter.message(`resuming from ${run.resume.dir} (step ${run.resume.state.step})`);
+  const result = trainSetFit({
+    modelDir: run.modelDir,
+    backend: run.backend,
+    train: labelledTexts(trainFile, settings, tokenizer),
+    labelNames: labels.names,
+    eval: values.eval ? labelledTexts(readDataFile(values.eval), settings, tokenizer) : null,
+    iterations: positiveInt("iterations", values.iterations) ?? DEFAULT_SETFIT_ITERATIONS,
+    batchSize: run.batchSize,
+    maxLength: run.maxLength,
+    storage: run.dtype,
+    loop: run.loop,
+    reporter: run.reporter,
+    resume: run.resume,
+  });
+  finished(run, result);
+  return 0;
+}
+
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS });
-  const task = trainingTask("train", values.task, RETRIEVAL_TASKS);
+  const task = trainingTask("train", values.task, [...RETRIEVAL_TASKS, "setfit"] as const);
+  if (task === "setfit") return setFit(values);
   if (task === "sentence-embedding" || task === "reranker") return retrieval(values, task);
   return task === "masked-lm" ? pretrain(values) : fineTune(values, task);
 }

@@ -1,8 +1,8 @@
 // Sentence embeddings from token states: the mean over attended tokens, or the [CLS] state.
 
-export type Pooling = "mean" | "cls";
+import type { Pooling } from "../io/config-format.js";
 
-export const POOLINGS: readonly Pooling[] = ["mean", "cls"];
+export { POOLINGS, type Pooling } from "../io/config-format.js";
 
 /**
  * Pools one sequence of `hidden` [seq, size] (starting at `offset`) into a vector; `mask` gives
