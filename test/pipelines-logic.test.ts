@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { pool } from "../src/models/pooling.js";
 import {
   mergeWindowAnswers,
   selectSpans,
@@ -18,7 +19,6 @@ import { aggregateEntities, gatherPreEntities, type PreEntity } from "../src/pip
 import { predictMask } from "../src/pipelines/fill-mask.js";
 import { softmax, topKIndices } from "../src/pipelines/math.js";
 import { findEntailmentId, zeroShotScores } from "../src/pipelines/nli.js";
-import { pool } from "../src/models/pooling.js";
 import { nearestRows } from "../src/pipelines/semantic-search.js";
 
 const close = (actual: number, expected: number, tolerance = 1e-9) =>
