@@ -11,7 +11,6 @@ import { Checkpoint } from "../src/io/safetensors.js";
 import { loadModel } from "../src/models/index.js";
 import { pipeline } from "../src/pipelines/index.js";
 import { modelPooling } from "../src/pipelines/load.js";
-import { embedTexts } from "../src/retrieval/embedding-train.js";
 import { evaluateRetrieval } from "../src/retrieval/evaluate.js";
 import { mineHardNegatives } from "../src/retrieval/pair-retrieval.js";
 import {
@@ -30,7 +29,6 @@ import {
 } from "../src/retrieval/recipes.js";
 import { createBackend } from "../src/tensor/index.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
-import { loadTokenizer } from "../src/tokenizer/index.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { readCorpusLines } from "../src/train/data.js";
 import { parseDataFile } from "../src/train/data-format.js";

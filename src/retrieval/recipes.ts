@@ -5,9 +5,9 @@
 
 import { join } from "node:path";
 import { UserError } from "../errors.js";
-import { loadConfig } from "../io/config.js";
+import { loadConfig, type ModelConfig } from "../io/config.js";
 import { Checkpoint } from "../io/safetensors.js";
-import { createModel, saveModel } from "../models/index.js";
+import { createModel, saveModel, type TransformerModel } from "../models/index.js";
 import type { Pooling } from "../models/pooling.js";
 import { loadForTask, modelPooling } from "../pipelines/load.js";
 import type { Backend } from "../tensor/backend.js";
@@ -95,14 +95,28 @@ function embeddingLoss(pairs: TextPair[]): EmbeddingLoss {
   return "cosent";
 }
 
-export function trainEmbeddingModel(run: RetrievalRun, recipe: EmbeddingRecipe): LoopResult {
-  const config = loadConfig(run.modelDir);
-  const weightsDir = run.resume?.dir ?? run.modelDir;
-  const model = createModel(config, Checkpoint.open(weightsDir), run.backend, {
+/**
+ * The encoder of `modelDir` without its head (what an embedding model trains), its weights from
+ * `resumeDir` when a run resumes; and the folder's config.
+ */
+export function loadEncoder(
+  modelDir: string,
+  backend: Backend,
+  seed: number,
+  resumeDir: string | undefined,
+): { model: TransformerModel; config: ModelConfig } {
+  const config = loadConfig(modelDir);
+  const weightsDir = resumeDir ?? modelDir;
+  const model = createModel(config, Checkpoint.open(weightsDir), backend, {
     head: "base",
-    seed: run.loop.seed,
+    seed,
     sourceName: join(weightsDir, "model.safetensors"),
   });
+  return { model, config };
+}
+
+export function trainEmbeddingModel(run: RetrievalRun, recipe: EmbeddingRecipe): LoopResult {
+  const { model, config } = loadEncoder(run.modelDir, run.backend, run.loop.seed, run.resume?.dir);
   const tokenizer = loadTokenizer(run.modelDir);
   const pooling = recipe.pooling ?? modelPooling(run.modelDir);
   const dims = matryoshkaDims(recipe.matryoshkaDims, config.hiddenSize);

@@ -12,14 +12,12 @@
 // the weights, so initialised at random, with a warning) before the classifier. The folder also
 // carries sentence-transformers' files, so the fine-tuned body stays an embedding model.
 
-import { join } from "node:path";
-import { loadConfig, type ModelConfig } from "../io/config.js";
-import { Checkpoint, type TensorToWrite } from "../io/safetensors.js";
+import type { ModelConfig } from "../io/config.js";
+import type { TensorToWrite } from "../io/safetensors.js";
 import {
   architectureKeys,
   BERT_ARCHITECTURES,
   checkpointTensors,
-  createModel,
   DISTILBERT_ARCHITECTURES,
   type TransformerModel,
   writeModelFolder,
@@ -29,6 +27,7 @@ import { modelPooling } from "../pipelines/load.js";
 import { argmax, normalizeL2 } from "../pipelines/math.js";
 import { embedTexts, trainSentenceEmbedding } from "../retrieval/embedding-train.js";
 import { DEFAULT_SIMILARITY_SCALE } from "../retrieval/losses.js";
+import { loadEncoder } from "../retrieval/recipes.js";
 import { writeSentenceTransformerFiles } from "../retrieval/sentence-transformers-folder.js";
 import type { Backend } from "../tensor/backend.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
@@ -130,13 +129,12 @@ function classifierTensors(
 }
 
 export function trainSetFit(run: SetFitRun): LoopResult {
-  const config = loadConfig(run.modelDir);
-  const weightsDir = run.resume?.dir ?? run.modelDir;
-  const body = createModel(config, Checkpoint.open(weightsDir), run.backend, {
-    head: "base",
-    seed: run.loop.seed,
-    sourceName: join(weightsDir, "model.safetensors"),
-  });
+  const { model: body, config } = loadEncoder(
+    run.modelDir,
+    run.backend,
+    run.loop.seed,
+    run.resume?.dir,
+  );
   const tokenizer = loadTokenizer(run.modelDir);
   const pooling = modelPooling(run.modelDir);
   const { train, labelNames } = run;

@@ -3,7 +3,6 @@
 // retrieval, an embedding model's BEIR-style retrieval metrics (src/retrieval/evaluate.ts).
 
 import { parseArgs } from "node:util";
-import { SingleBar } from "cli-progress";
 import { corpusForEvaluation } from "../../distill/eval-mlm.js";
 import { RowMaskedLM } from "../../distill/row-mlm.js";
 import { UserError } from "../../errors.js";
@@ -21,6 +20,7 @@ import { labelNames } from "../../train/labels.js";
 import { maskedLmMetrics } from "../../train/masked-lm.js";
 import { TASK_KINDS, TASKS } from "../../train/tasks.js";
 import type { Command } from "../commands.js";
+import { countProgress } from "../count-progress.js";
 import {
   backendFrom,
   dtypeChoice,
@@ -132,31 +132,6 @@ function refuse(values: Values, names: readonly (keyof Values)[], task: string):
   }
 }
 
-/** Progress of the corpus embedding on stderr: a bar on a terminal, a line per tenth otherwise. */
-function corpusProgress(): (embedded: number, total: number) => void {
-  if (!process.stderr.isTTY) {
-    let shown = -1;
-    return (embedded, total) => {
-      const tenth = Math.floor((10 * embedded) / total);
-      if (tenth === shown) return;
-      shown = tenth;
-      process.stderr.write(`${embedded}/${total} documents embedded\n`);
-    };
-  }
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: "{bar} {value}/{total} documents embedded | ETA {eta_formatted}",
-    hideCursor: true,
-  });
-  let started = false;
-  return (embedded, total) => {
-    if (!started) bar.start(total, 0);
-    started = true;
-    bar.update(embedded);
-    if (embedded === total) bar.stop();
-  };
-}
-
 async function runRetrieval(model: string, values: Values): Promise<number> {
   refuse(values, LABELLED_ONLY, "retrieval");
   if (values["top-k"] !== undefined && values.reranker === undefined) {
@@ -175,7 +150,7 @@ async function runRetrieval(model: string, values: Values): Promise<number> {
     batchSize: positiveInt("batch-size", values["batch-size"]) ?? 32,
     backend: await backendFrom(values),
     dtype: dtypeChoice(values.dtype),
-    onCorpusProgress: corpusProgress(),
+    onCorpusProgress: countProgress("documents embedded"),
   });
   if (values.json) {
     const line = { ...result.metrics, queries: result.queries, documents: result.documents };

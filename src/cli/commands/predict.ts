@@ -1,11 +1,11 @@
 // `distilbert predict TASK`: one pipeline call from the command line, its output printed as JSON.
 
 import { parseArgs } from "node:util";
-import { SingleBar } from "cli-progress";
 import { UserError } from "../../errors.js";
 import { DEFAULT_MODELS, PIPELINE_TASKS } from "../../pipelines/index.js";
 import { BACKEND_CHOICES, type BackendChoice } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
+import { countProgress } from "../count-progress.js";
 import { dtypeChoice, dtypeHelp } from "../options.js";
 import { parseOptions, predictFunction } from "../predict-function.js";
 import { answerLines } from "../stdin-lines.js";
@@ -66,34 +66,6 @@ Examples:
   distilbert predict semantic-search --options '{"index": "docs.lance", "mode": "hybrid"}' \\
     "balancing the budget"`;
 
-/**
- * semantic-search's progress while it embeds a corpus, on stderr: a bar on a terminal, otherwise
- * a line at every tenth (a log file).
- */
-function embeddingProgress(): (embedded: number, total: number) => void {
-  if (!process.stderr.isTTY) {
-    let shown = -1;
-    return (embedded, total) => {
-      const tenth = Math.floor((10 * embedded) / total);
-      if (tenth === shown) return;
-      shown = tenth;
-      process.stderr.write(`${embedded}/${total} texts embedded\n`);
-    };
-  }
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: "{bar} {value}/{total} texts embedded | ETA {eta_formatted}",
-    hideCursor: true,
-  });
-  let started = false;
-  return (embedded, total) => {
-    if (!started) bar.start(total, 0);
-    started = true;
-    bar.update(embedded);
-    if (embedded === total) bar.stop();
-  };
-}
-
 export const predict: Command = {
   summary: "run a pipeline (fill-mask, ner, question-answering, ...) and print JSON",
   help,
@@ -132,7 +104,7 @@ export const predict: Command = {
         revision: values.revision,
         dtype: dtypeChoice(values.dtype),
       },
-      embeddingProgress(),
+      countProgress("texts embedded"),
     );
     if (input !== undefined) {
       process.stdout.write(`${JSON.stringify(await predict(input), null, 2)}\n`);

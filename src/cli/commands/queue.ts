@@ -1,13 +1,13 @@
 // `distilbert queue worker|run`: batch inference over many machines on BullMQ and Redis.
 
 import { parseArgs } from "node:util";
-import { SingleBar } from "cli-progress";
 import { UserError } from "../../errors.js";
 import { DEFAULT_QUEUE } from "../../queue/jobs.js";
 import { runQueued } from "../../queue/run.js";
 import { runWorker } from "../../queue/worker.js";
 import { BACKEND_CHOICES } from "../../tensor/index.js";
 import type { Command } from "../commands.js";
+import { countProgress } from "../count-progress.js";
 import { backendChoice, checkOutFile, dtypeChoice, positiveInt, required } from "../options.js";
 import { parseOptions } from "../predict-function.js";
 import { nextSignal } from "../signals.js";
@@ -70,30 +70,6 @@ const OPTIONS = {
   "lock-ms": { type: "string" },
 } as const;
 
-function progressBar(): (done: number, total: number) => void {
-  if (!process.stderr.isTTY) {
-    let shown = -1;
-    return (done, total) => {
-      const tenth = Math.floor((10 * done) / total);
-      if (tenth === shown) return;
-      shown = tenth;
-      process.stderr.write(`${done}/${total} lines answered\n`);
-    };
-  }
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: "{bar} {value}/{total} lines | ETA {eta_formatted}",
-    hideCursor: true,
-  });
-  let started = false;
-  return (done, total) => {
-    if (!started) bar.start(total, done);
-    started = true;
-    bar.update(done);
-    if (done === total) bar.stop();
-  };
-}
-
 const log = (line: string) => process.stderr.write(`distilbert queue: ${line}\n`);
 
 export const queue: Command = {
@@ -134,7 +110,7 @@ export const queue: Command = {
       input,
       output,
       chunk: positiveInt("chunk", values.chunk) ?? 100,
-      progress: progressBar(),
+      progress: countProgress("lines answered"),
       log,
     });
     log(
