@@ -353,7 +353,7 @@ test("hard negatives are the other positives an embedding ranks highest, near-du
     { anchor: "tax war", positive: "tax war farm", negative: null, score: null },
     { anchor: "farm", positive: "farm", negative: null, score: null },
   ];
-  const mined = mineHardNegatives(embed, pairs, 1);
+  const mined = mineHardNegatives(embed, new ReferenceBackend(), pairs, 1);
   // For the first anchor, "tax tax tax" scores as its own positive: a likely positive, skipped.
   assert.deepEqual(mined[0], ["tax war farm"]);
   assert.deepEqual(mined[2], ["tax tax"]);

@@ -151,7 +151,7 @@ export function trainEmbeddingModel(run: RetrievalRun, recipe: EmbeddingRecipe):
       model,
       pairsForEpoch,
       padId: tokenizer.padTokenId,
-      evaluate: evalPairs ? () => pairRetrievalMetrics(embed, evalPairs) : null,
+      evaluate: evalPairs ? () => pairRetrievalMetrics(embed, run.backend, evalPairs) : null,
       writeFolder(dir) {
         saveModel(model, config, dir, { dtype: run.storage(dir), tokenizerFrom: run.modelDir });
         writeSentenceTransformerFiles(dir, {
@@ -200,7 +200,7 @@ async function negativesFor(
   run.reporter.message(
     `mining ${recipe.negatives} hard negatives per pair with ${recipe.mineWith}`,
   );
-  const mined = mineHardNegatives(embed, pairs, recipe.negatives);
+  const mined = mineHardNegatives(embed, run.backend, pairs, recipe.negatives);
   loaded.model.dispose();
   return mined;
 }

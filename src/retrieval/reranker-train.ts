@@ -78,8 +78,8 @@ export function encodeLabelledPairs(
   maxLength: number,
 ): EncodedLabelledPair[] {
   return pairs.map((pair) => ({
-    // The passage is cut first: the query is what the score is about.
-    encoding: tokenizer.encode(pair.query, pair.passage, { maxLength, truncation: "only_second" }),
+    // Longest first, as Hugging Face's CrossEncoder cuts (a long query could not fit otherwise).
+    encoding: tokenizer.encode(pair.query, pair.passage, { maxLength, truncation: true }),
     label: pair.label,
   }));
 }
