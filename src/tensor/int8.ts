@@ -11,7 +11,7 @@
 //   the integer sum exact in int32 (255 * 127 * k stays below 2^31 for k < 66,000).
 //
 // Asymmetric activations because the FFN's second input is GELU's output, almost all positive: a
-// symmetric range would spend half its 256 steps on values that never occur (see README, int8).
+// symmetric range would spend half its 256 steps on values that never occur (see docs/int8.md).
 
 /** A weight matrix [rows, cols] quantized per row: row r is values[r * cols ..] * scales[r]. */
 export interface Int8Matrix {

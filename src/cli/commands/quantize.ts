@@ -15,7 +15,7 @@ time each input row of a Linear layer is quantized to 8 bits (asymmetric, per to
 integers and scaled back; LayerNorms, biases, position and token-type embeddings stay float32.
 The weights are written in compressed-tensors' int-quantized layout (X.weight as I8 beside
 X.weight_scale, and a quantization_config in config.json), which every command and loadModel
-read as int8 without further options. Accuracy and speed: see README, "Int8".
+read as int8 without further options. Accuracy and speed: see docs/int8.md.
 
 Options:
   --model IN   a float model folder (config.json + model.safetensors)
