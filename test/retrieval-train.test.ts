@@ -34,8 +34,7 @@ import { readCorpusLines } from "../src/train/data.js";
 import { parseDataFile } from "../src/train/data-format.js";
 import type { Reporter } from "../src/train/reporter.js";
 import { silentReporter } from "../src/train/reporter.js";
-import { folderStore } from "../src/train/run-store.js";
-import { TEACHER, temporaryDir, tinyModelFolder } from "./train-helpers.js";
+import { abortAt, shortLoop, TEACHER, temporaryDir, tinyModelFolder } from "./train-helpers.js";
 
 test("sentences are split at their ends, not after abbreviations or initials", () => {
   assert.deepEqual(
@@ -124,15 +123,6 @@ function topicPairs(count: number): TextPair[] {
   });
 }
 
-function abortAt(step: number): Reporter {
-  return {
-    ...silentReporter,
-    step: (info) => {
-      if (info.step === step) throw new Error("simulated interruption");
-    },
-  };
-}
-
 function retrievalRun(
   modelDir: string,
   outDir: string,
@@ -148,24 +138,7 @@ function retrievalRun(
     batchSize: 4,
     maxLength: 24,
     storage: () => "F32",
-    loop: {
-      epochs: 1,
-      steps: options.steps ?? 6,
-      gradAccum: 1,
-      lr: 1e-3,
-      schedule: "linear",
-      warmupRatio: 0,
-      weightDecay: 0.01,
-      decayAll: false,
-      adamEps: 1e-8,
-      maxGradNorm: 1,
-      seed: 3,
-      evalEvery: null,
-      earlyStopping: null,
-      metric: "ndcg@10",
-      saveEvery: 2,
-      store: folderStore(outDir),
-    },
+    loop: shortLoop(outDir, options.steps ?? 6, "ndcg@10"),
     reporter: options.reporter ?? silentReporter,
     resume,
   };

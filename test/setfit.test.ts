@@ -22,8 +22,13 @@ import { ReferenceBackend } from "../src/tensor/reference.js";
 import { loadTokenizer } from "../src/tokenizer/index.js";
 import { readCheckpoint, resolveCheckpoint } from "../src/train/checkpoint.js";
 import { type Reporter, silentReporter } from "../src/train/reporter.js";
-import { folderStore } from "../src/train/run-store.js";
-import { sentimentRows, temporaryDir, tinyModelFolder } from "./train-helpers.js";
+import {
+  abortAt,
+  sentimentRows,
+  shortLoop,
+  temporaryDir,
+  tinyModelFolder,
+} from "./train-helpers.js";
 
 test("SetFit pairs: per row, `iterations` pairs with its label (1) and as many with another (0), fixed by the seed", () => {
   const labels = [0, 0, 0, 1, 1, 2, 2];
@@ -151,15 +156,6 @@ const train = {
   labels: rows.map((row) => (row.label === "pos" ? 1 : 0)),
 };
 
-function abortAt(step: number): Reporter {
-  return {
-    ...silentReporter,
-    step: (info) => {
-      if (info.step === step) throw new Error("simulated interruption");
-    },
-  };
-}
-
 function setFitRun(
   modelDir: string,
   outDir: string,
@@ -176,24 +172,7 @@ function setFitRun(
     batchSize: 8,
     maxLength: 24,
     storage: () => "F32",
-    loop: {
-      epochs: 1,
-      steps: options.steps ?? 6,
-      gradAccum: 1,
-      lr: 1e-3,
-      schedule: "linear",
-      warmupRatio: 0,
-      weightDecay: 0.01,
-      decayAll: false,
-      adamEps: 1e-8,
-      maxGradNorm: 1,
-      seed: 3,
-      evalEvery: null,
-      earlyStopping: null,
-      metric: "accuracy",
-      saveEvery: 2,
-      store: folderStore(outDir),
-    },
+    loop: shortLoop(outDir, options.steps ?? 6, "accuracy"),
     reporter: options.reporter ?? silentReporter,
     resume,
   };

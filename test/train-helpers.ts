@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { parseConfig } from "../src/io/config.js";
 import { createModel, saveModel } from "../src/models/index.js";
 import { ReferenceBackend } from "../src/tensor/reference.js";
+import type { LoopOptions } from "../src/train/loop.js";
+import { type Reporter, silentReporter } from "../src/train/reporter.js";
+import { folderStore } from "../src/train/run-store.js";
 
 export const TEACHER = "models/bert-mini-sotu";
 
@@ -83,4 +86,43 @@ export function sentimentRows(count: number, seed: number): { text: string; labe
 export function writeJsonLines(path: string, rows: object[]): string {
   writeFileSync(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
   return path;
+}
+
+/** A reporter that aborts the run (as a kill would) once `step` is reached. */
+export function abortAt(step: number): Reporter {
+  return {
+    ...silentReporter,
+    step: (info) => {
+      if (info.step === step) throw new Error("simulated interruption");
+    },
+  };
+}
+
+/**
+ * The loop options of a short test run: `steps` steps at lr 1e-3 without warm-up, seed 3, a
+ * checkpoint every 2 steps into `outDir`, best model by `metric`.
+ */
+export function shortLoop(
+  outDir: string,
+  steps: number,
+  metric: string,
+): Omit<LoopOptions, "timeBudget"> {
+  return {
+    epochs: 1,
+    steps,
+    gradAccum: 1,
+    lr: 1e-3,
+    schedule: "linear",
+    warmupRatio: 0,
+    weightDecay: 0.01,
+    decayAll: false,
+    adamEps: 1e-8,
+    maxGradNorm: 1,
+    seed: 3,
+    evalEvery: null,
+    earlyStopping: null,
+    metric,
+    saveEvery: 2,
+    store: folderStore(outDir),
+  };
 }

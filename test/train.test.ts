@@ -13,7 +13,13 @@ import { prepareModel } from "../src/train/model-setup.js";
 import type { Reporter } from "../src/train/reporter.js";
 import { folderStore } from "../src/train/run-store.js";
 import { type TrainerOptions, train } from "../src/train/trainer.js";
-import { sentimentRows, temporaryDir, tinyModelFolder, writeJsonLines } from "./train-helpers.js";
+import {
+  abortAt,
+  sentimentRows,
+  temporaryDir,
+  tinyModelFolder,
+  writeJsonLines,
+} from "./train-helpers.js";
 
 const modelDir = tinyModelFolder();
 const dataDir = temporaryDir("train-data");
@@ -52,18 +58,6 @@ function options(outDir: string): TrainerOptions {
     metric: "accuracy",
     saveEvery: 4,
     store: folderStore(outDir),
-  };
-}
-
-/** A reporter that aborts the run (as a kill would) once `step` is reached. */
-function abortAt(step: number): Reporter {
-  return {
-    start() {},
-    step(info) {
-      if (info.step === step) throw new Error("simulated interruption");
-    },
-    message() {},
-    stop() {},
   };
 }
 
