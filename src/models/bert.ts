@@ -8,7 +8,7 @@ import {
   FirstTokenHead,
   type Head,
   MaskedLMHead,
-  NormalizedEmbeddingHead,
+  normalizedEmbeddingHead,
   QuestionAnsweringHead,
   TokenClassificationHead,
 } from "./heads.js";
@@ -98,12 +98,7 @@ export function createBert(
     case "sequence-classification":
     case "multiple-choice": {
       if (head === "sequence-classification" && config.classifierPooling !== null) {
-        headImpl = new NormalizedEmbeddingHead(
-          backend,
-          config.classifierPooling,
-          makeLinear(factory, "classifier", h, config.numLabels, "head"),
-          config.problemType,
-        );
+        headImpl = normalizedEmbeddingHead(config, config.classifierPooling, factory, backend);
         break;
       }
       const pooler = makeLinear(factory, BERT_KEYS.firstTokenDense(prefix), h, h, "head");

@@ -9,7 +9,7 @@ import {
   type Head,
   MaskedLMHead,
   NoHead,
-  NormalizedEmbeddingHead,
+  normalizedEmbeddingHead,
   QuestionAnsweringHead,
   TokenClassificationHead,
 } from "./heads.js";
@@ -100,12 +100,7 @@ export function createDistilBert(
     case "sequence-classification":
     case "multiple-choice":
       if (head === "sequence-classification" && config.classifierPooling !== null) {
-        headImpl = new NormalizedEmbeddingHead(
-          backend,
-          config.classifierPooling,
-          makeLinear(factory, "classifier", h, config.numLabels, "head"),
-          config.problemType,
-        );
+        headImpl = normalizedEmbeddingHead(config, config.classifierPooling, factory, backend);
         break;
       }
       headImpl = new FirstTokenHead(

@@ -3,7 +3,7 @@
 // adds into dHidden.
 
 import { UserError } from "../errors.js";
-import type { ProblemType } from "../io/config.js";
+import type { ModelConfig, ProblemType } from "../io/config.js";
 import type { Activation, Backend } from "../tensor/backend.js";
 import {
   activationBackward,
@@ -33,6 +33,7 @@ import {
 import { type Pooling, poolBackward, pool as poolSequence } from "./pooling.js";
 import type { Rng } from "./rng.js";
 import type { ModelLabels, ModelOutputs, OutputGradients, Parameter } from "./types.js";
+import { makeLinear, type ParameterFactory } from "./weights.js";
 
 export interface HeadRun {
   /** Sequences through the encoder (batch x choices for multiple choice). */
@@ -359,6 +360,20 @@ export class NormalizedEmbeddingHead implements Head {
       poolBackward(this.pooling, dPooled, dHidden, b * run.seq * h, mask, h);
     }
   }
+}
+
+/**
+ * The head a config with `classifier_pooling` asks for, for BERT and DistilBERT alike: its
+ * classifier [numLabels, hidden] under the key `classifier`, with no pooler.
+ */
+export function normalizedEmbeddingHead(
+  config: ModelConfig,
+  pooling: Pooling,
+  factory: ParameterFactory,
+  backend: Backend,
+): NormalizedEmbeddingHead {
+  const classifier = makeLinear(factory, "classifier", config.hiddenSize, config.numLabels, "head");
+  return new NormalizedEmbeddingHead(backend, pooling, classifier, config.problemType);
 }
 
 /** Token classification: dropout -> classifier on every token. */
