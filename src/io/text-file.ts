@@ -1,7 +1,7 @@
 // Reading a text file from disk (Node): the one reader of every text file a command is given,
 // strict UTF-8 (utf8.ts).
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { decodeUtf8 } from "./utf8.js";
 
@@ -14,4 +14,9 @@ export function readTextFile(path: string, what = ""): string {
     throw new UserError(`cannot read ${what}${path}: ${(error as Error).message}`);
   }
   return decodeUtf8(bytes, `${what}${path}`);
+}
+
+/** The file's text (as readTextFile), or undefined when there is no such file. */
+export function readTextFileIfPresent(path: string): string | undefined {
+  return existsSync(path) ? readTextFile(path) : undefined;
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
 import { loadConfig } from "../io/config.js";
 import { resolveModel } from "../io/hub.js";
-import { readTextFile } from "../io/text-file.js";
+import { readTextFileIfPresent } from "../io/text-file.js";
 import { loadModel, type ModelDtype } from "../models/index.js";
 import type { Pooling } from "../models/pooling.js";
 import { type Backend, type BackendChoice, createBackend } from "../tensor/index.js";
@@ -62,15 +62,10 @@ export async function loadForTask(
   return { dir, config, tokenizer, model, sentenceEmbedding: folderSentenceEmbedding(dir) };
 }
 
-/** A folder's file as text; undefined when it has none. */
-function readIfPresent(path: string): string | undefined {
-  return existsSync(path) ? readTextFile(path) : undefined;
-}
-
 /** The sentence-transformers settings of a model folder; null when it is not one. */
 export function folderSentenceEmbedding(dir: string): SentenceEmbeddingConfig | null {
   const files = Object.fromEntries(
-    SENTENCE_EMBEDDING_FILES.map((name) => [name, readIfPresent(join(dir, name))]),
+    SENTENCE_EMBEDDING_FILES.map((name) => [name, readTextFileIfPresent(join(dir, name))]),
   );
   return sentenceEmbeddingConfig(files, dir);
 }
@@ -81,5 +76,5 @@ export function folderSentenceEmbedding(dir: string): SentenceEmbeddingConfig | 
  */
 export function modelPooling(dir: string): Pooling {
   const file = join(dir, "1_Pooling", "config.json");
-  return poolingOf(readIfPresent(file), file);
+  return poolingOf(readTextFileIfPresent(file), file);
 }

@@ -4,20 +4,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import { readTextFile } from "../io/text-file.js";
+import { readTextFileIfPresent } from "../io/text-file.js";
 import { tokenizerFromFiles } from "./folder.js";
 import { specToConfigText, specToJSON, specToVocabText } from "./spec.js";
 import type { Tokenizer } from "./tokenizer.js";
 
-function readIfPresent(path: string): string | undefined {
-  return existsSync(path) ? readTextFile(path) : undefined;
-}
-
 /** tokenizer.json if the folder has one, else vocab.txt (+ tokenizer_config.json if present). */
 export function loadTokenizer(dir: string): Tokenizer {
-  const config = readIfPresent(join(dir, "tokenizer_config.json"));
-  const json = readIfPresent(join(dir, "tokenizer.json"));
-  const vocab = json === undefined ? readIfPresent(join(dir, "vocab.txt")) : undefined;
+  const config = readTextFileIfPresent(join(dir, "tokenizer_config.json"));
+  const json = readTextFileIfPresent(join(dir, "tokenizer.json"));
+  const vocab = json === undefined ? readTextFileIfPresent(join(dir, "vocab.txt")) : undefined;
   return tokenizerFromFiles(
     { "tokenizer.json": json, "vocab.txt": vocab, "tokenizer_config.json": config },
     dir,
